@@ -1,3 +1,24 @@
-"""eels_ae: deep-learning spectral analysis of EELS spectrum images in HyperSpy."""
+"""eels_ae: deep-learning spectral analysis of EELS spectrum images in HyperSpy.
+
+``import eels_ae`` once, then use the eels_ae algorithm names in HyperSpy::
+
+    import hyperspy.api as hs
+    import eels_ae
+
+    s = hs.load("spectrum_image.dm4")
+    s.decomposition(algorithm="daeu", output_dimension=3)
+    s.plot_decomposition_results()
+
+The estimators (:class:`DAEU`, :class:`VCA`) also work on numpy and dask
+arrays without HyperSpy, with the scikit-learn API.
+"""
+
+from . import data, metrics
+from .estimators import DAEU, VCA
+from .hyperspy_glue import ALGORITHMS, install, register_algorithm
 
 __version__ = "0.1.0"
+
+__all__ = ["ALGORITHMS", "DAEU", "VCA", "data", "metrics", "register_algorithm"]
+
+install()

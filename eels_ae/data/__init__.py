@@ -1,0 +1,19 @@
+"""Data: bundled example spectrum images and synthetic benchmark generators."""
+
+from eels_ae.data.synthetic import (
+    EndmemberSet,
+    SyntheticSI,
+    chequerboard_abundances,
+    chequerboard_spectrum_image,
+    endmembers_k,
+    endmembers_ml,
+)
+
+__all__ = [
+    "EndmemberSet",
+    "SyntheticSI",
+    "chequerboard_abundances",
+    "chequerboard_spectrum_image",
+    "endmembers_k",
+    "endmembers_ml",
+]

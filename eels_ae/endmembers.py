@@ -1,0 +1,625 @@
+"""Geometric endmember extraction and fully constrained abundance estimation.
+
+This module is pure NumPy/SciPy and works on plain 2-D arrays whose rows are
+spectra (``(n_pixels, n_channels)``), so it can be used with or without
+HyperSpy and gives cheap, deterministic baselines (and initialisations) for the
+learned unmixing models.
+
+* :func:`vca` - Vertex Component Analysis (Nascimento & Bioucas-Dias, 2005)
+  picks the purest pixels as endmembers under the linear mixing model.
+* :func:`fcls` - fully constrained least squares: non-negative abundances that
+  sum to one in every pixel, solved for all pixels at once.
+* :func:`project_simplex` - Euclidean projection of rows onto the probability
+  simplex, used by :func:`fcls` and useful on its own.
+
+References
+----------
+.. [1] J. M. P. Nascimento and J. M. Bioucas-Dias, "Vertex component analysis:
+   a fast algorithm to unmix hyperspectral data", IEEE Trans. Geosci. Remote
+   Sens. 43(4), 898-910 (2005).
+.. [2] D. C. Heinz and C.-I Chang, "Fully constrained least squares linear
+   spectral mixture analysis method for material quantification in
+   hyperspectral imagery", IEEE Trans. Geosci. Remote Sens. 39(3), 529-545
+   (2001).
+.. [3] J. Duchi, S. Shalev-Shwartz, Y. Singer and T. Chandra, "Efficient
+   projections onto the l1-ball for learning in high dimensions", ICML 2008.
+.. [4] A. Beck and M. Teboulle, "A fast iterative shrinkage-thresholding
+   algorithm for linear inverse problems", SIAM J. Imaging Sci. 2(1), 183-202
+   (2009); B. O'Donoghue and E. Candes, "Adaptive restart for accelerated
+   gradient schemes", Found. Comput. Math. 15, 715-732 (2015).
+"""
+
+from __future__ import annotations
+
+import logging
+import operator
+from typing import NamedTuple
+
+import numpy as np
+import scipy.linalg
+
+__all__ = ["fcls", "project_simplex", "vca"]
+
+_logger = logging.getLogger(__name__)
+
+# Above this many channels the L x L correlation matrix (and its
+# eigendecomposition) costs more than a randomised range finder, so VCA
+# switches to the latter.
+_EXACT_MAX_CHANNELS = 512
+# Rows processed at a time when a float32 array has to be promoted to float64
+# or scanned for non-finite values; bounds temporary memory for large images.
+_CHUNK_ROWS = 16384
+
+
+# --------------------------------------------------------------------------
+# Input validation helpers
+# --------------------------------------------------------------------------
+
+
+def _as_float_2d(X, name):
+    """Return ``X`` as a floating 2-D array (float32 is kept, not copied)."""
+    X = np.asarray(X)
+    if np.iscomplexobj(X):
+        raise ValueError(
+            f"{name} must be real-valued, got dtype {X.dtype}; pass the real "
+            "part (or the magnitude) of the data."
+        )
+    if X.ndim != 2:
+        raise ValueError(
+            f"{name} must be a 2-D array (n_pixels, n_channels) with one "
+            f"spectrum per row, got an array with shape {X.shape}; reshape it, "
+            "e.g. data.reshape(-1, data.shape[-1])."
+        )
+    if X.dtype not in (np.float32, np.float64):
+        X = X.astype(np.float64)
+    return X
+
+
+def _check_finite(X, name):
+    # Chunked so that a 262k x 2k image does not need a 0.5 GB boolean mask.
+    for start in range(0, X.shape[0], _CHUNK_ROWS):
+        if not np.isfinite(X[start : start + _CHUNK_ROWS]).all():
+            raise ValueError(
+                f"{name} contains NaN or infinite values; remove or replace "
+                "them (e.g. with np.nan_to_num or by masking those pixels) "
+                "before unmixing."
+            )
+
+
+def _rows_times(X, M):
+    """Compute ``X @ M`` in float64 without a full float64 copy of ``X``."""
+    if X.dtype == np.float64:
+        return X @ M
+    out = np.empty((X.shape[0], M.shape[1]), dtype=np.float64)
+    for start in range(0, X.shape[0], _CHUNK_ROWS):
+        stop = start + _CHUNK_ROWS
+        out[start:stop] = X[start:stop].astype(np.float64) @ M
+    return out
+
+
+# --------------------------------------------------------------------------
+# Vertex Component Analysis
+# --------------------------------------------------------------------------
+
+
+class _VCAResult(NamedTuple):
+    """Internal VCA outcome; ``projection`` tells which branch was used."""
+
+    indices: np.ndarray
+    snr: float
+    projection: str  # "projective" (high SNR) or "affine" (low SNR)
+
+
+def _estimate_snr(p_y, p_x, n_components, n_channels):
+    """SNR estimate in dB, eq. (13) of Nascimento & Bioucas-Dias (2005).
+
+    ``p_y`` is the mean power of the data and ``p_x`` the mean power captured
+    by the mean plus the ``n_components``-dimensional principal subspace.
+    """
+    noise = p_y - p_x
+    signal = p_x - n_components / n_channels * p_y
+    # Rounding can leave a tiny or negative residual on noiseless data: that
+    # is an infinitely clean signal, not an error.
+    if noise <= 1e-12 * p_y:
+        return np.inf
+    if signal <= 0:
+        return -np.inf
+    return float(10.0 * np.log10(signal / noise))
+
+
+def _exact_subspace(C, k):
+    """Top-``k`` eigenvectors/values of the symmetric matrix ``C``, descending."""
+    n = C.shape[0]
+    vals, vecs = scipy.linalg.eigh(C, subset_by_index=[n - k, n - 1])
+    return vecs[:, ::-1], vals[::-1]
+
+
+def _randomized_row_basis(X, width, rng, n_iter=2):
+    """Orthonormal basis of the dominant row space of ``X`` (randomised).
+
+    Range finder of Halko, Martinsson & Tropp (2011) with ``n_iter`` power
+    iterations, applied to ``X.T``; costs ``2 n_iter + 2`` passes of
+    ``X @ (n_channels, width)``-sized products.
+
+    Returns
+    -------
+    V : ndarray, shape (n_channels, width), float64
+    """
+    dtype = X.dtype
+    Y = X @ rng.standard_normal((X.shape[1], width)).astype(dtype)
+    for _ in range(n_iter):
+        # Re-orthonormalise between passes so that rounding does not swamp
+        # the weaker (but still wanted) singular directions.
+        Q, _ = np.linalg.qr(Y)
+        V, _ = np.linalg.qr(X.T @ Q)
+        Y = X @ V
+    Q, _ = np.linalg.qr(Y)
+    V, _ = np.linalg.qr((X.T @ Q).astype(np.float64))
+    return V
+
+
+def _vca(X, n_components, rng, snr=None):
+    """Run VCA on validated input and report which projection was used."""
+    n_pixels, n_channels = X.shape
+    R = n_components
+    exact = n_channels <= _EXACT_MAX_CHANNELS
+
+    if exact:
+        # One L x L Gram matrix serves both the covariance (SNR estimate and
+        # affine branch) and the correlation (projective branch).
+        D = X
+        if X.dtype == np.float64:
+            gram = X.T @ X
+        else:
+            gram = np.zeros((n_channels, n_channels))
+            for start in range(0, n_pixels, _CHUNK_ROWS):
+                chunk = X[start : start + _CHUNK_ROWS].astype(np.float64)
+                gram += chunk.T @ chunk
+        corr = gram / n_pixels
+        p_y = float(np.trace(corr))
+        mean = X.mean(axis=0, dtype=np.float64)
+    else:
+        # Both the centred and the uncentred dominant subspaces lie in the
+        # dominant row space of X (the mean is a combination of rows), so one
+        # randomised sketch V serves both; all further work happens on the
+        # reduced data D = X V, never touching X again.
+        V = _randomized_row_basis(X, min(R + 10, n_channels, n_pixels), rng)
+        D = _rows_times(X, V)
+        corr = D.T @ D / n_pixels
+        mean = D.mean(axis=0)
+        p_y = 0.0
+        for start in range(0, n_pixels, _CHUNK_ROWS):
+            chunk = X[start : start + _CHUNK_ROWS].astype(np.float64, copy=False)
+            p_y += float(np.einsum("ij,ij->", chunk, chunk))
+        p_y /= n_pixels
+    if p_y == 0.0:
+        raise ValueError(
+            "X contains only zeros, so there are no vertices to find; check "
+            "that the right data were passed."
+        )
+
+    cov_vecs = None
+    if snr is None or (R > 1 and snr < 15 + 10 * np.log10(R)):
+        cov_vecs, cov_vals = _exact_subspace(corr - np.outer(mean, mean), R)
+        if snr is None:
+            p_x = float(np.sum(cov_vals)) + float(mean @ mean)
+            snr = _estimate_snr(p_y, p_x, R, n_channels)
+
+    # With R = 1 there is no simplex to orient, so the projective branch
+    # (strongest pixel) is used whatever the SNR.
+    if R > 1 and snr < 15 + 10 * np.log10(R):
+        # Low SNR: orthogonal projection onto the (R-1)-dim affine subspace
+        # around the mean; the constant coordinate c makes every pixel
+        # non-zero so the simplex does not contain the origin.
+        projection = "affine"
+        x = _rows_times(D, cov_vecs[:, : R - 1]) - mean @ cov_vecs[:, : R - 1]
+        c = np.sqrt(np.max(np.einsum("ij,ij->i", x, x)))
+        y = np.hstack([x, np.full((n_pixels, 1), c)])
+    else:
+        # High SNR: project onto the R-dim subspace of the uncentred data and
+        # rescale each pixel onto the hyperplane {y : y.u = 1}. This projective
+        # projection removes scale (illumination / thickness) variations, so
+        # the pixels lie on a simplex whose vertices are the endmembers.
+        projection = "projective"
+        corr_vecs, _ = _exact_subspace(corr, R)
+        x = _rows_times(D, corr_vecs)
+        u = x.mean(axis=0)
+        scale = x @ u
+        if R == 1:
+            # Every pixel would collapse onto the same point; keep the raw
+            # coordinate so the strongest pixel is returned.
+            y = x
+        else:
+            # Pixels with ~zero (or negative) projection on the mean direction,
+            # e.g. empty pixels, cannot be scaled; park them at the origin
+            # where they are never selected.
+            good = scale > 1e-12 * np.max(np.abs(scale))
+            y = np.zeros_like(x)
+            y[good] = x[good] / scale[good, None]
+
+    indices = np.empty(R, dtype=np.intp)
+    # The first direction is made orthogonal to e_R, as in the reference
+    # algorithm (in the affine branch e_R is the constant coordinate, which
+    # carries no vertex information).
+    basis = np.zeros((R, 1))
+    basis[-1, 0] = 1.0
+    for i in range(R):
+        w = rng.standard_normal(R)
+        if R > 1:
+            coef, *_ = np.linalg.lstsq(basis, w, rcond=None)
+            f = w - basis @ coef
+        else:
+            f = w
+        f /= np.linalg.norm(f)
+        v = np.abs(y @ f)
+        indices[i] = int(np.argmax(v))
+        vertex = y[indices[i]][:, None]
+        basis = vertex if i == 0 else np.hstack([basis, vertex])
+    return _VCAResult(indices=indices, snr=float(snr), projection=projection)
+
+
+def vca(X, n_components, random_state=None, snr=None):
+    """Extract endmembers with Vertex Component Analysis.
+
+    VCA assumes the linear mixing model with (at least nearly) pure pixels:
+    after projecting the data to an ``n_components``-dimensional subspace the
+    pixels fill a simplex whose vertices are the endmembers. Vertices are found
+    one at a time as the pixel with the largest absolute projection onto a
+    random direction orthogonal to the vertices already found.
+
+    Parameters
+    ----------
+    X : array_like, shape (n_pixels, n_channels)
+        Data with one (mostly non-negative) spectrum per row. float32 input is
+        processed in float32 where that saves memory.
+    n_components : int
+        Number of endmembers ``R`` to extract, ``1 <= R <= n_channels`` and
+        ``R <= n_pixels``.
+    random_state : None, int or numpy.random.Generator, optional
+        Seed for ``numpy.random.default_rng``; the same seed gives the same
+        result.
+    snr : float, optional
+        Signal-to-noise ratio in dB. If None it is estimated from the data as
+        in the paper. It only selects the projection: above
+        ``15 + 10 log10(R)`` dB the projective projection onto the dominant
+        R-dimensional subspace of the uncentred data is used; below it, an
+        orthogonal projection onto the ``R - 1`` leading principal components
+        plus a constant coordinate.
+
+    Returns
+    -------
+    endmembers : ndarray, shape (n_components, n_channels)
+        The selected spectra, copied from the original rows ``X[indices]``
+        (not denoised projections).
+    indices : ndarray of int, shape (n_components,)
+        Row indices of the selected pixels, in order of extraction.
+
+    Raises
+    ------
+    ValueError
+        If ``X`` is not a finite real 2-D array, is all zeros, or if
+        ``n_components`` is out of range.
+
+    Notes
+    -----
+    Subspaces come from the ``n_channels x n_channels`` correlation matrix
+    when ``n_channels <= 512``. For more channels the dominant row space of
+    ``X`` is first sketched with a randomised range finder (``R + 10``
+    columns, 2 power iterations, drawn from the same seeded generator) and the
+    correlation/covariance are formed in that small space. No
+    ``n_pixels x n_pixels`` matrix is ever formed and the cost is linear in
+    ``n_pixels``. Which projection was chosen and the SNR estimate are logged
+    at DEBUG level.
+
+    With ``n_components=1`` all pixels project onto one point; the pixel with
+    the largest projection on the dominant singular vector is returned.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> E = rng.random((3, 50))
+    >>> A = rng.dirichlet(np.ones(3), size=200)
+    >>> A[:3] = np.eye(3)                      # pure pixels
+    >>> endmembers, idx = vca(A @ E, 3, random_state=0)
+    >>> sorted(idx.tolist())
+    [0, 1, 2]
+    """
+    X = _as_float_2d(X, "X")
+    try:
+        n_components = operator.index(n_components)
+    except TypeError:
+        raise ValueError(
+            f"n_components must be an integer, got {n_components!r}."
+        ) from None
+    n_pixels, n_channels = X.shape
+    if n_components < 1:
+        raise ValueError(
+            f"n_components must be at least 1, got {n_components}; ask for the "
+            "number of endmembers (phases) expected in the data."
+        )
+    if n_components > n_channels:
+        raise ValueError(
+            f"n_components={n_components} exceeds the number of channels "
+            f"({n_channels}); at most n_channels endmembers can be linearly "
+            "independent, so reduce n_components."
+        )
+    if n_pixels < n_components:
+        raise ValueError(
+            f"X has only {n_pixels} pixel(s) but n_components={n_components}; "
+            "VCA picks endmembers among the pixels, so provide at least "
+            "n_components spectra or reduce n_components."
+        )
+    if snr is not None and np.isnan(snr):
+        raise ValueError("snr must be a number in dB or None (estimate it).")
+    _check_finite(X, "X")
+
+    rng = np.random.default_rng(random_state)
+    result = _vca(X, n_components, rng, snr=snr)
+    _logger.debug(
+        "VCA: SNR %s dB, %s projection", f"{result.snr:.1f}", result.projection
+    )
+    return X[result.indices].copy(), result.indices
+
+
+# --------------------------------------------------------------------------
+# Simplex projection and FCLS
+# --------------------------------------------------------------------------
+
+
+def project_simplex(V):
+    """Project rows onto the probability simplex.
+
+    Solves ``argmin_a ||a - v||_2`` subject to ``a >= 0`` and ``sum(a) = 1``
+    for every row ``v`` using the sort-based algorithm (Held et al. 1974;
+    Duchi et al. 2008), vectorised over rows: ``O(R log R)`` per row.
+
+    Parameters
+    ----------
+    V : array_like, shape (n_rows, R) or (R,)
+        Points to project. A 1-D input is treated as a single row.
+
+    Returns
+    -------
+    ndarray
+        Projections with the same shape as ``V`` (float64): non-negative and
+        summing to one along the last axis (up to rounding).
+
+    Raises
+    ------
+    ValueError
+        If ``V`` is empty along the last axis, has more than 2 dimensions or
+        contains non-finite values.
+
+    Examples
+    --------
+    >>> project_simplex([0.5, 0.5, 0.5])
+    array([0.33333333, 0.33333333, 0.33333333])
+    >>> project_simplex([2.0, 0.0])
+    array([1., 0.])
+    """
+    V = np.asarray(V, dtype=np.float64)
+    if V.ndim not in (1, 2) or V.shape[-1] == 0:
+        raise ValueError(
+            "V must be a 1-D vector or a 2-D array of row vectors with at "
+            f"least one column, got shape {V.shape}."
+        )
+    if not np.isfinite(V).all():
+        raise ValueError("V contains NaN or infinite values.")
+    if V.ndim == 1:
+        return _project_simplex_rows(V[None, :])[0]
+    return _project_simplex_rows(V)
+
+
+def _project_simplex_rows(V):
+    """Unchecked row-wise simplex projection of a 2-D float64 array."""
+    n, R = V.shape
+    U = -np.sort(-V, axis=1)  # descending
+    css = np.cumsum(U, axis=1) - 1.0
+    k = np.arange(1, R + 1)
+    # rho = largest k with u_k > (sum_{j<=k} u_j - 1) / k; k = 1 always holds.
+    support = U * k > css
+    rho = R - 1 - np.argmax(support[:, ::-1], axis=1)
+    theta = css[np.arange(n), rho] / (rho + 1)
+    return np.maximum(V - theta[:, None], 0.0)
+
+
+def _solve_on_supports(G, B, support, tol, lipschitz):
+    """Equality-constrained optimum on each row's support, with KKT check.
+
+    For each row, minimise ``0.5 a.G.a - b.a`` subject to ``sum(a) = 1`` and
+    ``a_j = 0`` off the support. Rows sharing a support pattern share the KKT
+    matrix, so they are solved together with one small least-squares solve.
+
+    Returns
+    -------
+    cand : ndarray, shape (n, R)
+        Candidate abundances (clipped to the simplex where accepted).
+    optimal : ndarray of bool, shape (n,)
+        True where the candidate satisfies the full KKT conditions of the
+        simplex-constrained problem (primal feasible within ``tol`` and dual
+        feasible), i.e. is the exact FCLS solution.
+    """
+    n, R = B.shape
+    codes = support.astype(np.int64) @ (np.int64(1) << np.arange(R, dtype=np.int64))
+    order = np.argsort(codes, kind="stable")
+    uniq, starts = np.unique(codes[order], return_index=True)
+    bounds = np.append(starts, n)
+    cand = np.zeros((n, R))
+    optimal = np.zeros(n, dtype=bool)
+    for g, code in enumerate(uniq):
+        rows = order[bounds[g] : bounds[g + 1]]
+        S = ((int(code) >> np.arange(R)) & 1).astype(bool)
+        s = int(S.sum())
+        if s == 0:
+            continue
+        kkt = np.zeros((s + 1, s + 1))
+        kkt[:s, :s] = G[np.ix_(S, S)]
+        kkt[:s, s] = 1.0
+        kkt[s, :s] = 1.0
+        rhs = np.vstack([B[rows][:, S].T, np.ones((1, rows.size))])
+        # lstsq also copes with singular G_SS (e.g. duplicated endmembers).
+        sol, *_ = np.linalg.lstsq(kkt, rhs, rcond=None)
+        a = np.zeros((rows.size, R))
+        a[:, S] = sol[:s].T
+        nu = sol[s]
+        # Stationarity on S gives grad_S = -nu; optimality needs
+        # grad_j + nu >= 0 off the support (non-negative multipliers).
+        grad = a @ G - B[rows]
+        dual = grad[:, ~S] + nu[:, None]
+        b_scale = np.abs(B[rows]).max(axis=1)
+        dual_tol = tol * lipschitz + 64 * np.finfo(float).eps * (lipschitz + b_scale)
+        ok = (a[:, S] >= -tol).all(axis=1)
+        ok &= np.abs(a.sum(axis=1) - 1.0) <= 1e3 * np.finfo(float).eps * s + tol
+        ok &= (dual >= -dual_tol[:, None]).all(axis=1)
+        cand[rows] = a
+        optimal[rows] = ok
+    # Remove rounding-level violations so constraints hold exactly.
+    cand = np.maximum(cand, 0.0)
+    sums = cand.sum(axis=1, keepdims=True)
+    np.divide(cand, sums, out=cand, where=sums > 0)
+    return cand, optimal
+
+
+def _fcls_gram(G, B, max_iter, tol, polish_every=10):
+    """FCLS in the R-dimensional Gram space (``G = E E^T``, ``B = X E^T``)."""
+    n, R = B.shape
+    if R == 1:
+        return np.ones((n, 1))
+    lipschitz = float(np.linalg.eigvalsh(G)[-1])
+    if lipschitz <= 0:
+        # All endmembers are zero: every feasible point is optimal.
+        return np.full((n, R), 1.0 / R)
+
+    # Interior solutions are common (and exact on noiseless mixtures): solve
+    # the sum-to-one problem on the full support first and keep rows that are
+    # already non-negative.
+    cand, optimal = _solve_on_supports(
+        G, B, np.ones((n, R), dtype=bool), tol, lipschitz
+    )
+    A = np.where(optimal[:, None], cand, 0.0)
+    idx = np.flatnonzero(~optimal)
+    if idx.size == 0:
+        return A
+
+    # Remaining rows: FISTA with adaptive restart on the simplex; every
+    # `polish_every` iterations the current support is tested by an exact
+    # solve, which finishes most rows long before FISTA itself converges.
+    b = B[idx]
+    x = _project_simplex_rows(cand[idx])
+    y = x.copy()
+    t = np.ones(idx.size)
+    step = 1.0 / lipschitz
+    it = 0
+    while idx.size and it < max_iter:
+        for _ in range(min(polish_every, max_iter - it)):
+            x_new = _project_simplex_rows(y - (y @ G - b) * step)
+            dx = x_new - x
+            # Restart momentum where it points uphill (gradient scheme of
+            # O'Donoghue & Candes), which restores linear convergence.
+            restart = np.einsum("ij,ij->i", y - x_new, dx) > 0
+            t_new = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * t * t))
+            beta = np.where(restart, 0.0, (t - 1.0) / t_new)
+            t = np.where(restart, 1.0, t_new)
+            y = x_new + beta[:, None] * dx
+            x = x_new
+            it += 1
+        delta = np.abs(dx).max(axis=1)
+        cand, optimal = _solve_on_supports(G, b, x > 0, tol, lipschitz)
+        A[idx[optimal]] = cand[optimal]
+        converged = (delta < tol) & ~optimal
+        A[idx[converged]] = x[converged]
+        keep = ~(optimal | converged)
+        idx, b, x, y, t = idx[keep], b[keep], x[keep], y[keep], t[keep]
+
+    if idx.size:
+        # Iteration budget exhausted: return the feasible iterate (projection
+        # keeps it on the simplex), i.e. an approximate solution.
+        A[idx] = x
+        _logger.debug("fcls: %d pixel(s) hit max_iter=%d", idx.size, max_iter)
+    return A
+
+
+def fcls(X, endmembers, max_iter=1000, tol=1e-10):
+    """Fully constrained least-squares abundances.
+
+    For every pixel ``x`` solve ``min_a ||x - a @ endmembers||^2`` subject to
+    ``a >= 0`` and ``sum(a) = 1`` (Heinz & Chang, 2001).
+
+    Parameters
+    ----------
+    X : array_like, shape (n_pixels, n_channels)
+        Spectra, one per row.
+    endmembers : array_like, shape (n_components, n_channels)
+        Endmember spectra, one per row (e.g. the first output of :func:`vca`).
+    max_iter : int, default 1000
+        Maximum number of projected-gradient iterations for pixels whose
+        solution lies on the boundary of the simplex.
+    tol : float, default 1e-10
+        Convergence tolerance on abundances: iteration stops for a pixel when
+        no abundance changes by more than ``tol``, and an exact active-set
+        solution is accepted when its abundances are ``>= -tol`` (they are
+        then clipped to zero).
+
+    Returns
+    -------
+    abundances : ndarray, shape (n_pixels, n_components)
+        float64 abundances; every row is non-negative and sums to one.
+
+    Raises
+    ------
+    ValueError
+        On non-finite input, arrays that are not 2-D, a channel-count
+        mismatch, or invalid ``max_iter``/``tol``.
+
+    Notes
+    -----
+    Only the ``R x R`` Gram matrix ``G = E E^T`` and the ``(n_pixels, R)``
+    products ``B = X E^T`` are needed, since
+    ``||x - a E||^2 = a G a^T - 2 a b^T + const``; the data are touched once.
+    The solver then works in this R-dimensional space for all pixels at once:
+
+    1. The sum-to-one least-squares solution is computed in closed form; pixels
+       where it is non-negative are done (exact).
+    2. The other pixels run accelerated projected gradient (FISTA with
+       adaptive restart, step ``1 / lambda_max(G)``, projection by
+       :func:`project_simplex`). Every 10 iterations the current support is
+       polished by an exact equality-constrained solve; if it satisfies the
+       KKT conditions the exact solution is taken.
+
+    Pixels are grouped by support pattern, so each polish costs one tiny
+    solve per distinct pattern. Memory is ``O(n_pixels * R)`` besides ``X``.
+
+    An all-zero pixel yields the point of the endmembers' convex hull closest
+    to the origin (the least-squares simplex solution), not a uniform vector.
+    If all endmembers are zero, the uniform vector ``1 / R`` is returned.
+
+    Examples
+    --------
+    >>> E = np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 1.0]])
+    >>> fcls(np.array([[0.25, 0.75, 1.0]]), E)
+    array([[0.25, 0.75]])
+    """
+    X = _as_float_2d(X, "X")
+    E = _as_float_2d(endmembers, "endmembers").astype(np.float64, copy=False)
+    if E.shape[0] < 1:
+        raise ValueError("endmembers must contain at least one spectrum (row).")
+    if E.shape[1] != X.shape[1]:
+        raise ValueError(
+            f"X has {X.shape[1]} channels but endmembers have {E.shape[1]}; "
+            "both must share the spectral axis (endmembers are rows of shape "
+            "(n_components, n_channels) - transpose them if needed)."
+        )
+    try:
+        max_iter = operator.index(max_iter)
+    except TypeError:
+        raise ValueError(f"max_iter must be an integer, got {max_iter!r}.") from None
+    if max_iter < 1:
+        raise ValueError(f"max_iter must be at least 1, got {max_iter}.")
+    if not (np.isfinite(tol) and tol > 0):
+        raise ValueError(f"tol must be a positive finite number, got {tol!r}.")
+    _check_finite(X, "X")
+    _check_finite(E, "endmembers")
+
+    G = E @ E.T
+    B = _rows_times(X, E.T)
+    return _fcls_gram(G, B, max_iter, float(tol))

@@ -1,0 +1,78 @@
+"""VCA endmembers with fully constrained least-squares abundances."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..endmembers import fcls, vca
+from ..streaming import RowStream
+from .base import UnmixingEstimator
+
+__all__ = ["VCA"]
+
+
+class VCA(UnmixingEstimator):
+    """Vertex Component Analysis + FCLS, as a scikit-learn estimator.
+
+    VCA (Nascimento & Bioucas-Dias 2005) picks the ``n_components`` most
+    extreme spectra of the data cloud as endmembers (it assumes that some
+    pixels are pure); fully constrained least squares then gives abundances
+    that are non-negative and sum to one.
+
+    Parameters
+    ----------
+    n_components : int
+        Number of endmembers (``output_dimension`` in ``s.decomposition``).
+    snr : float, optional
+        Signal-to-noise ratio in dB used to choose VCA's projection; estimated
+        from the data when ``None``.
+    max_init_samples : int, default 50000
+        For data larger than this (or than 64 MiB of float32), VCA runs on a
+        random subset of that many spectra; abundances are computed for all.
+    random_state : int, RandomState instance or None
+        Seeds the random directions of VCA and the subset.
+
+    Attributes
+    ----------
+    components_ : ndarray of shape (n_components, n_features)
+        Endmembers: spectra of the data, in its units.
+    indices_ : ndarray of shape (n_components,)
+        Row of ``X`` that each endmember was taken from.
+    n_features_in_ : int
+
+    Examples
+    --------
+    >>> import eels_ae
+    >>> syn = eels_ae.data.chequerboard_spectrum_image("ml", random_state=0)
+    >>> s = syn.signal
+    >>> s.decomposition(algorithm="vca", output_dimension=3, print_info=False)
+    """
+
+    def __init__(self, n_components=None, *, snr=None, max_init_samples=50000,
+                 random_state=None):
+        self.n_components = n_components
+        self.snr = snr
+        self.max_init_samples = max_init_samples
+        self.random_state = random_state
+
+    def _fit(self, X, summary):
+        rng = np.random.default_rng(_as_seed(self.random_state))
+        stream = RowStream(X, block_rows=self._block_rows)
+        idx, rows = stream.sample_rows(self._init_sample_size(summary.n_features), rng)
+        keep = ~summary.zero_rows[idx]
+        idx, rows = idx[keep], rows[keep]
+        endmembers, picked = vca(
+            rows.astype(np.float64), self.n_components, random_state=rng, snr=self.snr
+        )
+        self.components_ = np.asarray(endmembers, dtype=np.float64)
+        self.indices_ = idx[np.asarray(picked)]
+
+    def _abundances(self, stream):
+        return stream.map_blocks(lambda block: fcls(block, self.components_))
+
+
+def _as_seed(random_state):
+    """An int seed for numpy's Generator from a scikit-learn random_state."""
+    from ..training.seeding import seed_sequence
+
+    return seed_sequence(random_state, 1)[0]

@@ -1,0 +1,224 @@
+"""eels_ae's algorithm names in HyperSpy's ``decomposition``.
+
+HyperSpy has no hook for new *string* algorithm names (they are literals in
+``MVA.decomposition`` and ``LazySignal.decomposition``). :func:`install`
+wraps both methods once: an eels_ae name (or estimator object) is turned into
+a fitted estimator, everything else goes to HyperSpy untouched.
+
+- Eager signals: HyperSpy's own code runs with the estimator object, so masks,
+  ``normalize_poissonian_noise`` and ``reproject`` behave as in HyperSpy.
+- Lazy signals: HyperSpy would either fit one block at a time (one pass) or
+  concatenate everything in memory. eels_ae streams the dask array for all
+  epochs instead and stores the results itself.
+- A call that fails leaves ``s.learning_results`` as it was (HyperSpy alone
+  would overwrite them with an empty result).
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import inspect
+
+import numpy as np
+
+from ..estimators import DAEU, VCA, UnmixingEstimator
+
+__all__ = ["ALGORITHMS", "install", "make_estimator", "register_algorithm"]
+
+#: Algorithm names accepted by ``s.decomposition(algorithm=...)``.
+ALGORITHMS: dict[str, type] = {"daeu": DAEU, "vca": VCA}
+
+_WRAPPED = "__eels_ae_original__"
+
+
+def register_algorithm(name, estimator_class):
+    """Make ``s.decomposition(algorithm=name)`` use ``estimator_class``."""
+    ALGORITHMS[name.lower()] = estimator_class
+
+
+def make_estimator(name, output_dimension, params):
+    """Build the estimator behind an algorithm name.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`ALGORITHMS` (any case).
+    output_dimension : int
+        Becomes ``n_components``.
+    params : dict
+        Other keyword arguments of ``decomposition``: estimator parameters.
+
+    Raises
+    ------
+    TypeError
+        For a parameter the estimator does not have (the message lists them).
+    ValueError
+        If ``output_dimension`` is missing.
+    """
+    cls = ALGORITHMS[name.lower()]
+    valid = sorted(set(cls().get_params()) - {"n_components"})
+    unknown = sorted(set(params) - set(valid))
+    if unknown:
+        raise TypeError(
+            f"decomposition(algorithm={name!r}) got unexpected keyword argument(s) "
+            f"{', '.join(unknown)}. Valid {cls.__name__} parameters: "
+            f"{', '.join(valid)} (and output_dimension for n_components)."
+        )
+    if output_dimension is None:
+        raise ValueError(
+            f"algorithm={name!r} needs output_dimension: the number of endmembers "
+            "to unmix, e.g. s.decomposition(algorithm="
+            f"{name!r}, output_dimension=3)."
+        )
+    return cls(n_components=output_dimension, **params)
+
+
+def _is_ours(algorithm):
+    if isinstance(algorithm, str):
+        return algorithm.lower() in ALGORITHMS
+    return isinstance(algorithm, UnmixingEstimator)
+
+
+def _check_signal(signal):
+    """Errors that are clearer at the signal level than in the estimator."""
+    am = signal.axes_manager
+    if am.signal_dimension != 1:
+        raise ValueError(
+            f"eels_ae unmixing needs spectra (signal dimension 1); this "
+            f"{type(signal).__name__} has signal dimension {am.signal_dimension}. "
+            "For a stack of spectra stored as images, use s.as_signal1D(axis) "
+            "or s.T first."
+        )
+    if am.navigation_size < 2:
+        raise ValueError(
+            "eels_ae unmixing needs a spectrum image or line: this signal holds "
+            "a single spectrum (navigation size 1)."
+        )
+    if not signal._lazy:
+        data = signal.data
+        bad = ~np.isfinite(data)
+        if bad.any():
+            nav = np.argwhere(bad.reshape(-1, am.signal_size).any(axis=1))
+            shape = am._navigation_shape_in_array
+            where = [
+                "(" + ", ".join(str(i) for i in np.unravel_index(int(r), shape)[::-1])
+                + ")"
+                for r in nav[:5, 0]
+            ]
+            more = f" and {len(nav) - 5} more" if len(nav) > 5 else ""
+            raise ValueError(
+                f"the signal contains {int(bad.sum())} NaN/inf value(s) in "
+                f"{len(nav)} spectra at navigation indices (x, y, ...) "
+                f"{', '.join(where)}{more}. Replace them first, e.g. "
+                "s.data = numpy.nan_to_num(s.data), or crop those pixels."
+            )
+
+
+def _wrap(original, lazy):
+    signature = inspect.signature(original)
+
+    @functools.wraps(original)
+    def decomposition(self, *args, **kwargs):
+        bound = signature.bind(self, *args, **kwargs)
+        bound.apply_defaults()
+        arguments = dict(bound.arguments)
+        algorithm = arguments["algorithm"]
+        if not _is_ours(algorithm):
+            return original(self, *args, **kwargs)
+        extra = arguments.pop("kwargs", {})
+        if isinstance(algorithm, str):
+            estimator = make_estimator(algorithm, arguments["output_dimension"], extra)
+        else:
+            if extra:
+                raise TypeError(
+                    "set the parameters on the estimator object itself, not as "
+                    f"decomposition keyword arguments: {', '.join(sorted(extra))}."
+                )
+            estimator = algorithm
+        arguments["algorithm"] = estimator
+        _check_signal(self)
+        saved = copy.deepcopy(self.learning_results.__dict__)
+        try:
+            if lazy:
+                return _lazy_decomposition(**arguments)
+            return original(**arguments)
+        except BaseException:
+            self.learning_results.__dict__.clear()
+            self.learning_results.__dict__.update(saved)
+            raise
+
+    setattr(decomposition, _WRAPPED, original)
+    return decomposition
+
+
+def _lazy_decomposition(self, algorithm, output_dimension, return_info, print_info,
+                        **options):
+    """Stream a lazy signal through an eels_ae estimator; store the results."""
+    from hyperspy.learn import LearningResults
+
+    unsupported = [
+        name
+        for name in ("normalize_poissonian_noise", "centre", "navigation_mask",
+                     "signal_mask", "reproject")
+        if options.get(name) not in (None, False)
+    ]
+    if unsupported:
+        raise NotImplementedError(
+            f"{', '.join(unsupported)} are not supported by eels_ae algorithms on "
+            "lazy signals yet; call on s.compute() (or a cropped signal) instead."
+        )
+    estimator = algorithm
+    am = self.axes_manager
+    X = self._data_aligned_with_axes.reshape(
+        am._navigation_shape_in_array + (am.signal_size,)
+    ).reshape((am.navigation_size, am.signal_size))
+    loadings = estimator.fit(X).transform(X)
+    target = LearningResults()
+    target.factors = estimator.components_.T.copy()
+    target.loadings = loadings
+    target.decomposition_algorithm = estimator
+    target.output_dimension = output_dimension
+    target.poissonian_noise_normalized = False
+    target.centre = None
+    target.mean = None
+    if output_dimension and target.factors.shape[1] != output_dimension:
+        target.crop_decomposition_dimension(output_dimension)
+    self.learning_results.__dict__.update(target.__dict__)
+    if print_info:
+        print(
+            "\n".join(
+                [
+                    "Decomposition info:",
+                    "  normalize_poissonian_noise=False",
+                    f"  algorithm={estimator}",
+                    f"  output_dimension={output_dimension}",
+                    "  centre=None",
+                    "eels_ae estimator (streamed over the lazy data):",
+                    str(estimator),
+                ]
+            )
+        )
+    return estimator if return_info else None
+
+
+def install():
+    """Wrap HyperSpy's ``decomposition`` methods (once; later calls do nothing)."""
+    from hyperspy._signals.lazy import LazySignal
+    from hyperspy.learn._mva import MVA
+
+    for cls, lazy in ((MVA, False), (LazySignal, True)):
+        method = cls.__dict__["decomposition"]
+        if not hasattr(method, _WRAPPED):
+            cls.decomposition = _wrap(method, lazy)
+
+
+def uninstall():
+    """Give HyperSpy back its own ``decomposition`` methods."""
+    from hyperspy._signals.lazy import LazySignal
+    from hyperspy.learn._mva import MVA
+
+    for cls in (MVA, LazySignal):
+        method = cls.__dict__["decomposition"]
+        if hasattr(method, _WRAPPED):
+            cls.decomposition = getattr(method, _WRAPPED)

@@ -1,0 +1,119 @@
+"""One place where rows of a spectrum image reach the models.
+
+Every estimator sees its data as a 2-D array of spectra ``(n_samples,
+n_channels)``, held in memory (numpy) or on disk (dask). :class:`RowStream`
+cuts that array into *blocks* of consecutive rows, reads one block at a time
+(so a dask array is never held whole) and shuffles within it. The block
+partition depends only on the shape, never on the storage, so an eager array
+and a lazy one with the same values give the same mini-batches, and the same
+trained model.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+import numpy as np
+
+__all__ = ["RowStream", "is_dask_array"]
+
+#: Size of one block of rows read at a time (bytes of float32).
+DEFAULT_BLOCK_BYTES = 64 * 2**20
+
+
+def is_dask_array(X) -> bool:
+    """True if ``X`` is a dask array (without importing dask eagerly)."""
+    return type(X).__module__.startswith("dask")
+
+
+class RowStream:
+    """Blocks and mini-batches of rows from a numpy or dask 2-D array.
+
+    Parameters
+    ----------
+    X : numpy.ndarray or dask.array.Array
+        Shape ``(n_samples, n_features)``.
+    block_rows : int, optional
+        Rows per block. By default as many as fit in 64 MiB of float32.
+    scale : float, default 1.0
+        Every row is divided by ``scale`` as it is read (no copy of ``X``).
+    row_mask : numpy.ndarray of bool, optional
+        Rows to keep (``True``) while streaming batches; others are skipped.
+    """
+
+    def __init__(self, X, block_rows=None, scale=1.0, row_mask=None):
+        if X.ndim != 2:
+            raise ValueError(f"RowStream needs a 2-D array, got shape {X.shape}.")
+        self.X = X
+        self.n_samples, self.n_features = (int(n) for n in X.shape)
+        if block_rows is None:
+            block_rows = DEFAULT_BLOCK_BYTES // (4 * max(self.n_features, 1))
+        self.block_rows = int(max(1, min(block_rows, self.n_samples)))
+        self.scale = float(scale)
+        self.row_mask = row_mask
+        self.lazy = is_dask_array(X)
+
+    @property
+    def n_blocks(self) -> int:
+        return math.ceil(self.n_samples / self.block_rows)
+
+    def read(self, start, stop) -> np.ndarray:
+        """Rows ``start:stop`` as a float32 numpy array, divided by ``scale``."""
+        block = self.X[start:stop]
+        if self.lazy:
+            block = block.compute()
+        block = np.asarray(block, dtype=np.float32)
+        if self.scale != 1.0:
+            block = block / np.float32(self.scale)
+        return block
+
+    def blocks(self, rng=None) -> Iterator[tuple[int, np.ndarray]]:
+        """Yield ``(start_row, block)`` pairs, in a random order if ``rng``."""
+        order = np.arange(self.n_blocks)
+        if rng is not None:
+            order = rng.permutation(order)
+        for b in order:
+            start = int(b) * self.block_rows
+            stop = min(start + self.block_rows, self.n_samples)
+            yield start, self.read(start, stop)
+
+    def batches(self, batch_size, rng=None) -> Iterator[np.ndarray]:
+        """Yield shuffled mini-batches, block by block.
+
+        A remainder of a single row is merged into the batch before it:
+        batch normalisation cannot train on one sample.
+        """
+        for start, block in self.blocks(rng):
+            if self.row_mask is not None:
+                block = block[self.row_mask[start : start + len(block)]]
+            n = len(block)
+            if n == 0:
+                continue
+            idx = rng.permutation(n) if rng is not None else np.arange(n)
+            bounds = list(range(0, n, batch_size)) + [n]
+            if len(bounds) > 2 and bounds[-1] - bounds[-2] == 1:
+                del bounds[-2]
+            for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+                yield block[idx[lo:hi]]
+
+    def map_blocks(self, func) -> np.ndarray:
+        """Apply ``func`` to each block in order and stack the results."""
+        return np.concatenate([func(block) for _, block in self.blocks()], axis=0)
+
+    def sample_rows(self, n, rng) -> tuple[np.ndarray, np.ndarray]:
+        """At most ``n`` rows drawn without replacement (all rows if fewer).
+
+        Returns the sorted row indices and the rows (float32, scaled).
+        """
+        if self.n_samples <= n:
+            idx = np.arange(self.n_samples)
+        else:
+            idx = np.sort(rng.choice(self.n_samples, size=n, replace=False))
+        rows = self.X[idx]
+        if self.lazy:
+            rows = rows.compute()
+        rows = np.asarray(rows, dtype=np.float32)
+        if self.scale != 1.0:
+            rows = rows / np.float32(self.scale)
+        return idx, rows

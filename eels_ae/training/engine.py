@@ -1,0 +1,169 @@
+"""The one training loop every neural estimator of eels_ae uses."""
+
+from __future__ import annotations
+
+import copy
+import math
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from .progress import progress_bar
+
+__all__ = ["TrainingResult", "train"]
+
+
+@dataclass
+class TrainingResult:
+    """What a call to :func:`train` did.
+
+    Attributes
+    ----------
+    loss_curve : list of float
+        Mean training loss of each completed epoch.
+    n_epochs : int
+        Number of completed epochs.
+    best_loss : float
+        Lowest epoch loss; the model holds the weights of that epoch.
+    best_epoch : int
+        Index (from 0) of that epoch.
+    stopped_early : bool
+        True if ``tol`` stopped training before ``max_epochs``.
+    interrupted : bool
+        True if the user pressed Ctrl-C.
+    """
+
+    loss_curve: list = field(default_factory=list)
+    n_epochs: int = 0
+    best_loss: float = math.inf
+    best_epoch: int = -1
+    stopped_early: bool = False
+    interrupted: bool = False
+
+
+def train(
+    model,
+    stream,
+    loss_fn,
+    *,
+    max_epochs,
+    batch_size,
+    learning_rate,
+    device,
+    rng,
+    optimizer="adam",
+    tol=1e-4,
+    n_iter_no_change=5,
+    show_progressbar=None,
+    desc="Training",
+):
+    """Train ``model`` on mini-batches from ``stream``; keep the best weights.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        If it has a ``project_()`` method, it is called after every optimiser
+        step (projected gradient: e.g. non-negative decoder weights).
+    stream : eels_ae.streaming.RowStream
+        Source of the mini-batches (numpy arrays of float32).
+    loss_fn : callable
+        ``loss_fn(model, batch) -> scalar tensor``.
+    max_epochs, batch_size : int
+    learning_rate : float
+    device : torch.device
+    rng : numpy.random.Generator
+        Shuffles blocks and rows; seeded by the estimator.
+    optimizer : {"adam", "rmsprop"}
+    tol : float or None
+        Stop when the epoch loss has not improved by at least ``tol`` for
+        ``n_iter_no_change`` consecutive epochs (scikit-learn's convention).
+        ``None`` always trains ``max_epochs`` epochs.
+    n_iter_no_change : int
+    show_progressbar : bool or None
+        ``None`` follows ``hs.preferences.General.show_progressbar``.
+    desc : str
+        Label of the progress bar.
+
+    Returns
+    -------
+    TrainingResult
+    """
+    model.to(device)
+    opt = _make_optimizer(optimizer, model.parameters(), learning_rate)
+    result = TrainingResult()
+    best_state = None
+    no_improvement = 0
+    bar = progress_bar(total=max_epochs, desc=desc, show=show_progressbar)
+    try:
+        for epoch in range(max_epochs):
+            model.train()
+            total, count = 0.0, 0
+            for batch in stream.batches(batch_size, rng):
+                x = torch.from_numpy(batch).to(device, non_blocking=True)
+                loss = loss_fn(model, x)
+                if not torch.isfinite(loss):
+                    raise FloatingPointError(
+                        f"the training loss became {loss.item()} at epoch {epoch}: "
+                        "lower learning_rate, or check the data for extreme values."
+                    )
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                if hasattr(model, "project_"):
+                    model.project_()
+                total += loss.item() * len(batch)
+                count += len(batch)
+            epoch_loss = total / max(count, 1)
+            result.loss_curve.append(epoch_loss)
+            result.n_epochs = epoch + 1
+            bar.update(1)
+            bar.set_postfix(loss=f"{epoch_loss:.4g}")
+            if epoch_loss < result.best_loss - (tol or 0.0):
+                no_improvement = 0
+            else:
+                no_improvement += 1
+            if epoch_loss < result.best_loss:
+                result.best_loss, result.best_epoch = epoch_loss, epoch
+                best_state = copy.deepcopy(model.state_dict())
+            if tol is not None and no_improvement >= n_iter_no_change:
+                result.stopped_early = True
+                break
+    except KeyboardInterrupt:
+        result.interrupted = True
+        warnings.warn(
+            f"Training interrupted after {result.n_epochs} epoch(s); keeping the "
+            "best weights so far.",
+            UserWarning,
+            stacklevel=3,
+        )
+    finally:
+        bar.close()
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    model.eval()
+    return result
+
+
+def _make_optimizer(name, params, lr):
+    name = str(name).lower()
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr)
+    if name == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr)
+    raise ValueError(f"optimizer={name!r} is not known: use 'adam' or 'rmsprop'.")
+
+
+def predict_in_batches(fn, stream, device, batch_rows=65536):
+    """Run ``fn(tensor) -> tensor`` over all rows of ``stream``, in order.
+
+    Returns a numpy array; gradients are off and the model is not trained.
+    """
+    outputs = []
+    with torch.no_grad():
+        for _, block in stream.blocks():
+            for lo in range(0, len(block), batch_rows):
+                x = torch.from_numpy(block[lo : lo + batch_rows]).to(device)
+                outputs.append(fn(x).cpu().numpy())
+    return np.concatenate(outputs, axis=0)

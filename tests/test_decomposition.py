@@ -1,0 +1,146 @@
+"""``s.decomposition(algorithm="daeu" | "vca")`` end to end in HyperSpy."""
+
+import copy
+
+import hyperspy.api as hs
+import numpy as np
+import pytest
+from conftest import fast_daeu_params
+from exspy.signals import EELSSpectrum
+
+import eels_ae
+from eels_ae.metrics import unmixing_scores
+
+
+@pytest.mark.parametrize("algorithm", ["daeu", "vca", "DAEU"])
+def test_string_name_fills_learning_results(small_ml, algorithm):
+    s = small_ml.signal.deepcopy()
+    original = s.data.copy()
+    params = fast_daeu_params() if algorithm.lower() == "daeu" else {"random_state": 0}
+    s.decomposition(algorithm=algorithm, output_dimension=3, print_info=False, **params)
+    lr = s.learning_results
+    est = lr.decomposition_algorithm
+    assert isinstance(est, eels_ae.ALGORITHMS[algorithm.lower()])
+    assert est.n_components == 3
+    assert lr.factors.shape == (200, 3)
+    assert lr.loadings.shape == (32 * 32, 3)
+    np.testing.assert_allclose(lr.loadings.sum(axis=1), 1.0, atol=1e-5)
+    assert (lr.loadings >= 0).all() and (lr.factors >= 0).all()
+    np.testing.assert_array_equal(s.data, original)  # input untouched
+    scores = unmixing_scores(
+        small_ml.endmember_array, small_ml.abundance_array, lr.factors.T, lr.loadings.T
+    )
+    assert scores["mean_sad_deg"] < 15.0
+
+
+def test_accessors_plots_and_model(small_ml):
+    s = small_ml.signal.deepcopy()
+    s.decomposition(algorithm="daeu", output_dimension=3, print_info=False,
+                    **fast_daeu_params())
+    factors = s.get_decomposition_factors()
+    assert isinstance(factors, EELSSpectrum)
+    energy = factors.axes_manager.signal_axes[0]
+    src = s.axes_manager.signal_axes[0]
+    assert (energy.offset, energy.scale, energy.units) == (src.offset, src.scale, "eV")
+    loadings = s.get_decomposition_loadings()
+    assert loadings.axes_manager.signal_shape == (32, 32)
+    assert loadings.axes_manager.navigation_size == 3
+    model = s.get_decomposition_model()
+    assert model.data.shape == s.data.shape
+    # The model must explain the data far better than a flat mean spectrum.
+    resid = np.linalg.norm(model.data - s.data)
+    flat = np.linalg.norm(s.data - s.data.mean(axis=(0, 1)))
+    assert resid < 0.8 * flat
+    clean_err = np.linalg.norm(model.data - small_ml.clean.data)
+    assert clean_err < 0.5 * np.linalg.norm(s.data - small_ml.clean.data)
+    s.plot_decomposition_results()
+    s.plot_decomposition_factors(comp_ids=3)
+    s.plot_decomposition_loadings(comp_ids=3)
+    import matplotlib.pyplot as plt
+
+    assert len(plt.get_fignums()) >= 2
+
+
+def test_bss_runs_on_daeu_results(small_ml):
+    s = small_ml.signal.deepcopy()
+    s.decomposition(algorithm="vca", output_dimension=3, print_info=False,
+                    random_state=0)
+    s.blind_source_separation(3, print_info=False)
+    assert s.learning_results.bss_factors.shape == (200, 3)
+
+
+def test_estimator_object_and_return_info(small_ml, capsys):
+    s = small_ml.signal.deepcopy()
+    est = eels_ae.VCA(n_components=3, random_state=1)
+    out = s.decomposition(algorithm=est, return_info=True, print_info=True)
+    assert out is est and s.learning_results.decomposition_algorithm is est
+    assert hasattr(est, "components_")
+    printed = capsys.readouterr().out
+    assert "Decomposition info" in printed and "VCA(" in printed
+    out = s.decomposition(algorithm="vca", output_dimension=3, print_info=False)
+    assert out is None
+    assert capsys.readouterr().out == ""
+
+
+def test_parameters_pass_through_and_unknown_ones_are_listed(small_ml):
+    s = small_ml.signal.deepcopy()
+    s.decomposition(algorithm="daeu", output_dimension=3, print_info=False,
+                    max_epochs=2, tol=None, random_state=0, show_progressbar=False)
+    est = s.learning_results.decomposition_algorithm
+    assert est.max_epochs == 2 and est.n_epochs_ == 2
+    with pytest.raises(TypeError, match="learning_rate.*max_epochs|max_epochs"):
+        s.decomposition(algorithm="daeu", output_dimension=3, epochs=3)
+    with pytest.raises(ValueError, match="needs output_dimension"):
+        s.decomposition(algorithm="vca")
+
+
+def test_failed_call_keeps_previous_results(small_ml):
+    s = small_ml.signal.deepcopy()
+    s.decomposition(algorithm="vca", output_dimension=3, print_info=False,
+                    random_state=0)
+    before = copy.deepcopy(s.learning_results.__dict__)
+    with pytest.raises(ValueError, match="larger than the number of channels"):
+        s.decomposition(algorithm="vca", output_dimension=500, print_info=False)
+    with pytest.raises(ValueError, match="batch_size must be at least 2"):
+        s.decomposition(algorithm="daeu", output_dimension=3, batch_size=1,
+                        print_info=False)
+    after = s.learning_results.__dict__
+    assert after.keys() == before.keys()
+    np.testing.assert_array_equal(after["factors"], before["factors"])
+    np.testing.assert_array_equal(after["loadings"], before["loadings"])
+    assert after["decomposition_algorithm"] is not None
+
+
+def test_nan_is_reported_with_its_pixel(small_ml):
+    s = small_ml.signal.deepcopy()
+    s.data[5, 9, 17] = np.nan
+    s.data[20, 1, 0] = np.inf
+    with pytest.raises(ValueError, match=r"2 NaN/inf value\(s\) in 2 spectra.*\(9, 5\)"):
+        s.decomposition(algorithm="daeu", output_dimension=3)
+    assert np.isnan(s.data[5, 9, 17])  # not "repaired" behind the user's back
+
+
+def test_signal2d_and_single_spectrum_are_refused():
+    img = hs.signals.Signal2D(np.random.default_rng(0).random((4, 16, 16)))
+    with pytest.raises(ValueError, match="signal dimension 2"):
+        img.decomposition(algorithm="vca", output_dimension=2)
+    one = hs.signals.Signal1D(np.random.default_rng(0).random(50))
+    with pytest.raises(ValueError, match="single spectrum"):
+        one.decomposition(algorithm="vca", output_dimension=2)
+
+
+def test_too_few_pixels(small_ml):
+    s = small_ml.signal.inav[:2, :1]
+    with pytest.raises(ValueError, match="too few to unmix 3"):
+        s.decomposition(algorithm="daeu", output_dimension=3)
+
+
+def test_plain_signal1d_and_line_scan_work():
+    rng = np.random.default_rng(1)
+    E = rng.random((2, 30)) + 0.1
+    A = rng.dirichlet([1, 1], size=40)
+    s = hs.signals.Signal1D(A @ E)  # 1-D navigation, not EELS
+    s.decomposition(algorithm="vca", output_dimension=2, print_info=False,
+                    random_state=0)
+    assert type(s.get_decomposition_factors()) is hs.signals.Signal1D
+    np.testing.assert_allclose(s.get_decomposition_model().data, s.data, atol=1e-6)
