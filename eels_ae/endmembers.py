@@ -38,7 +38,7 @@ from typing import NamedTuple
 import numpy as np
 import scipy.linalg
 
-__all__ = ["fcls", "project_simplex", "vca"]
+__all__ = ["fcls", "project_simplex", "signal_subspace_endmembers", "vca"]
 
 _logger = logging.getLogger(__name__)
 
@@ -623,3 +623,41 @@ def fcls(X, endmembers, max_iter=1000, tol=1e-10):
     G = E @ E.T
     B = _rows_times(X, E.T)
     return _fcls_gram(G, B, max_iter, float(tol))
+
+
+def signal_subspace_endmembers(X, n_components, random_state=None, snr=None):
+    """VCA endmembers denoised by projection onto the data's signal subspace.
+
+    Under the linear mixing model every spectrum lies in the span of the
+    ``n_components`` endmembers, i.e. in the leading right-singular subspace
+    of the (uncentred) data. Projecting the picked pixels onto it removes the
+    noise of single spectra, as the original VCA does (it returns the
+    projected pixels, not the raw ones).
+
+    Parameters
+    ----------
+    X : array_like, shape (n_pixels, n_channels)
+    n_components : int
+    random_state : None, int or numpy.random.Generator
+    snr : float, optional
+        Passed to :func:`vca`.
+
+    Returns
+    -------
+    endmembers : ndarray, shape (n_components, n_channels), float64
+        Clipped at zero when the data are non-negative.
+    indices : ndarray of int
+        Rows picked by :func:`vca`.
+    """
+    from sklearn.utils.extmath import randomized_svd
+
+    rng = np.random.default_rng(random_state)
+    raw, indices = vca(X, n_components, random_state=rng, snr=snr)
+    seed = int(rng.integers(2**31 - 1))
+    _, _, Vt = randomized_svd(
+        np.asarray(X, dtype=np.float64), n_components, random_state=seed
+    )
+    endmembers = (raw.astype(np.float64) @ Vt.T) @ Vt
+    if np.min(X) >= 0:
+        endmembers = np.clip(endmembers, 0.0, None)
+    return endmembers, indices

@@ -85,9 +85,10 @@ def test_estimator_object_and_return_info(small_ml, capsys):
 def test_parameters_pass_through_and_unknown_ones_are_listed(small_ml):
     s = small_ml.signal.deepcopy()
     s.decomposition(algorithm="daeu", output_dimension=3, print_info=False,
-                    max_epochs=2, tol=None, random_state=0, show_progressbar=False)
+                    max_epochs=2, warmup_epochs=1, tol=None, random_state=0,
+                    show_progressbar=False)
     est = s.learning_results.decomposition_algorithm
-    assert est.max_epochs == 2 and est.n_epochs_ == 2
+    assert est.max_epochs == 2 and est.n_epochs_ == 3  # 1 warm-up + 2
     with pytest.raises(TypeError, match="learning_rate.*max_epochs|max_epochs"):
         s.decomposition(algorithm="daeu", output_dimension=3, epochs=3)
     with pytest.raises(ValueError, match="needs output_dimension"):

@@ -28,7 +28,7 @@ def test_sklearn_api(X_ml):
     A = est.fit_transform(X_ml)
     assert A.shape == (X_ml.shape[0], 3)
     assert est.components_.shape == (3, 200) and est.n_features_in_ == 200
-    assert len(est.loss_curve_) == est.n_epochs_ <= 3
+    assert len(est.loss_curve_) == est.n_epochs_ <= 3 + est.warmup_epochs
     assert est.device_ == torch.device("cpu")
     np.testing.assert_allclose(est.inverse_transform(A), A @ est.components_)
     assert not hasattr(est, "mean_")  # HyperSpy 2.5 trap
@@ -126,12 +126,12 @@ def test_n_init_keeps_lowest_loss(X_ml):
 
 def test_early_stopping_and_full_run(X_ml):
     est = eels_ae.DAEU(n_components=3, max_epochs=200, tol=0.5, n_iter_no_change=2,
-                       random_state=0).fit(X_ml)
+                       warmup_epochs=0, random_state=0).fit(X_ml)
     # The first epoch sets the best loss; two more without a 0.5 rad gain stop it.
     assert est.n_epochs_ == 3
-    est = eels_ae.DAEU(n_components=3, max_epochs=4, tol=None,
+    est = eels_ae.DAEU(n_components=3, max_epochs=4, tol=None, warmup_epochs=3,
                        random_state=0).fit(X_ml)
-    assert est.n_epochs_ == 4
+    assert est.n_epochs_ == 7  # warm-up epochs always run in full
 
 
 def test_ctrl_c_keeps_best_weights(X_ml):

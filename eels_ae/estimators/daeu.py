@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..endmembers import vca
+from ..endmembers import fcls, signal_subspace_endmembers
 from ..models import DAEUNet, spectral_angle_loss
 from ..streaming import RowStream
 from ..training import predict_in_batches, seed_sequence, torch_seeded
@@ -41,6 +41,19 @@ class DAEU(NeuralEstimatorMixin, UnmixingEstimator):
         Hidden layer widths in multiples of ``n_components``.
     dropout : float, default 0.1
         Gaussian dropout rate on the abundances during training.
+    warmup_epochs : int, default 15
+        With ``init="vca"``: epochs that train the encoder alone, with the
+        decoder frozen at the VCA endmembers, before both train together.
+        Without it, the random encoder drags the good VCA start away in the
+        first epochs.
+    decoder_lr_factor : float, default 0.1
+        Learning rate of the decoder (endmembers) relative to the encoder's.
+    abundances : {"fcls", "encoder"}, default "fcls"
+        How ``transform`` computes abundances: fully constrained least
+        squares with the learned endmembers, or the encoder's output as in the
+        original DAEU. Both are >= 0 and sum to one; on the synthetic
+        benchmark FCLS gives several times lower abundance error (NMSE) than
+        the encoder, for the same endmembers (see Notes).
 {TRAINING_PARAMS_DOC}    max_init_samples : int, default 50000
         Spectra drawn for the VCA initialisation (all if fewer).
 
@@ -65,10 +78,20 @@ class DAEU(NeuralEstimatorMixin, UnmixingEstimator):
     Notes
     -----
     Default choices, measured on the synthetic chequerboard sets of
-    :mod:`eels_ae.data` (see ``benchmarks/unmixing.py``): Adam with
-    ``learning_rate=1e-3`` converges in fewer epochs than the reference
-    RMSprop; the VCA start puts the decoder near the solution, so a few tens
-    of epochs suffice and early stopping ends most runs sooner.
+    :mod:`eels_ae.data` (see ``benchmarks/unmixing.py``):
+
+    - the decoder starts at VCA endmembers (projected on the signal
+      subspace), the encoder first learns alone (``warmup_epochs``), then the
+      decoder follows at a tenth of the learning rate: this keeps the good
+      start and lowered the mean endmember error and its spread over seeds;
+    - Adam with ``learning_rate=3e-3`` and batches of 256 converge in a few
+      tens of epochs; early stopping (``tol``) ends most runs sooner;
+    - the loss is the mean per-spectrum spectral angle, blind to the
+      per-component scale of the endmembers, so after training the
+      endmembers are put back in data units by one least-squares factor;
+    - the encoder's abundances are noisier than a constrained least-squares
+      solve with the same endmembers, hence ``abundances="fcls"``; the
+      encoder stays available (``abundances="encoder"``).
     """.replace("{TRAINING_PARAMS_DOC}", TRAINING_PARAMS_DOC)
 
     def __init__(
@@ -79,9 +102,12 @@ class DAEU(NeuralEstimatorMixin, UnmixingEstimator):
         n_init=1,
         hidden_factors=(9, 6, 3),
         dropout=0.1,
+        warmup_epochs=15,
+        decoder_lr_factor=0.1,
+        abundances="fcls",
         max_epochs=40,
-        batch_size=64,
-        learning_rate=1e-3,
+        batch_size=256,
+        learning_rate=3e-3,
         optimizer="adam",
         tol=1e-4,
         n_iter_no_change=5,
@@ -95,6 +121,9 @@ class DAEU(NeuralEstimatorMixin, UnmixingEstimator):
         self.n_init = n_init
         self.hidden_factors = hidden_factors
         self.dropout = dropout
+        self.warmup_epochs = warmup_epochs
+        self.decoder_lr_factor = decoder_lr_factor
+        self.abundances = abundances
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate
@@ -111,6 +140,10 @@ class DAEU(NeuralEstimatorMixin, UnmixingEstimator):
             raise ValueError(f"init={self.init!r} is not known: use 'vca' or 'random'.")
         if not (isinstance(self.n_init, int) and self.n_init >= 1):
             raise ValueError(f"n_init must be a positive integer, got {self.n_init!r}.")
+        if self.abundances not in ("fcls", "encoder"):
+            raise ValueError(
+                f"abundances={self.abundances!r} is not known: use 'fcls' or 'encoder'."
+            )
         if not 0 <= self.dropout < 1:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}.")
         usable = summary.n_samples - int(summary.zero_rows.sum())
@@ -133,12 +166,25 @@ class DAEU(NeuralEstimatorMixin, UnmixingEstimator):
                     hidden_factors=tuple(self.hidden_factors),
                     dropout=self.dropout,
                 )
+                net.decoder_lr_factor = float(self.decoder_lr_factor)
+                warmup = []
+                desc = f"DAEU {i + 1}/{self.n_init}"
                 if self.init == "vca":
                     net.set_endmembers(self._vca_start(stream, summary, rng))
+                    if self.warmup_epochs:
+                        net.decoder.weight.requires_grad_(False)
+                        warmup = self._run_training(
+                            net, stream, loss_fn, batch_size=batch_size,
+                            device=device, rng=rng, desc=desc + " (encoder)",
+                            max_epochs=self.warmup_epochs, tol=None,
+                        ).loss_curve
+                        net.decoder.weight.requires_grad_(True)
                 result = self._run_training(
                     net, stream, loss_fn, batch_size=batch_size, device=device,
-                    rng=rng, desc=f"DAEU {i + 1}/{self.n_init}",
+                    rng=rng, desc=desc,
                 )
+                result.loss_curve = warmup + result.loss_curve
+                result.n_epochs += len(warmup)
             self.init_losses_.append(result.best_loss)
             if best is None or result.best_loss < best[1].best_loss:
                 best = (net, result)
@@ -158,13 +204,19 @@ class DAEU(NeuralEstimatorMixin, UnmixingEstimator):
         n = self._init_sample_size(summary.n_features)
         idx, rows = stream.sample_rows(n, rng)
         rows = rows[~summary.zero_rows[idx]]
-        endmembers, _ = vca(rows.astype(np.float64), self.n_components, random_state=rng)
+        endmembers, _ = signal_subspace_endmembers(
+            rows, self.n_components, random_state=rng
+        )
         return np.clip(endmembers, 0.0, None)
 
     def _encode(self, x):
         return self.model_.abundances(x)
 
     def _abundances(self, stream):
+        if self.abundances == "fcls":
+            return stream.map_blocks(
+                lambda block: fcls(block * np.float32(self.scale_), self.components_)
+            )
         self.model_.eval()
         return predict_in_batches(self._encode, stream, self.device_)
 

@@ -59,16 +59,17 @@ class NeuralEstimatorMixin:
             raise ValueError("batch_size must be at least 2 (batch normalisation).")
         return batch_size, resolve_device(self.device)
 
-    def _run_training(self, model, stream, loss_fn, *, batch_size, device, rng, desc):
+    def _run_training(self, model, stream, loss_fn, *, batch_size, device, rng, desc,
+                      max_epochs=None, tol="default"):
         return train(
             model,
             stream,
             loss_fn,
-            max_epochs=int(self.max_epochs),
+            max_epochs=int(self.max_epochs if max_epochs is None else max_epochs),
             batch_size=batch_size,
             learning_rate=float(self.learning_rate),
             optimizer=self.optimizer,
-            tol=self.tol,
+            tol=self.tol if tol == "default" else tol,
             n_iter_no_change=int(self.n_iter_no_change),
             device=device,
             rng=rng,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..endmembers import fcls, vca
+from ..endmembers import fcls, signal_subspace_endmembers
 from ..streaming import RowStream
 from .base import UnmixingEstimator
 
@@ -35,9 +35,11 @@ class VCA(UnmixingEstimator):
     Attributes
     ----------
     components_ : ndarray of shape (n_components, n_features)
-        Endmembers: spectra of the data, in its units.
+        Endmembers in the units of the data: the purest spectra found,
+        projected onto the data's signal subspace to remove their noise (as
+        in the original VCA).
     indices_ : ndarray of shape (n_components,)
-        Row of ``X`` that each endmember was taken from.
+        Row of ``X`` (the purest pixel) behind each endmember.
     n_features_in_ : int
 
     Examples
@@ -61,8 +63,8 @@ class VCA(UnmixingEstimator):
         idx, rows = stream.sample_rows(self._init_sample_size(summary.n_features), rng)
         keep = ~summary.zero_rows[idx]
         idx, rows = idx[keep], rows[keep]
-        endmembers, picked = vca(
-            rows.astype(np.float64), self.n_components, random_state=rng, snr=self.snr
+        endmembers, picked = signal_subspace_endmembers(
+            rows, self.n_components, random_state=rng, snr=self.snr
         )
         self.components_ = np.asarray(endmembers, dtype=np.float64)
         self.indices_ = idx[np.asarray(picked)]

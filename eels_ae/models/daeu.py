@@ -56,6 +56,23 @@ class DAEUNet(nn.Module):
         self.decoder = nn.Linear(n_components, n_channels, bias=False)
         self.n_components = n_components
 
+    #: Learning rate of the decoder relative to the encoder's.
+    decoder_lr_factor = 1.0
+
+    def parameter_groups(self, learning_rate):
+        """Optimiser groups: the decoder may learn slower than the encoder."""
+        decoder = [p for p in self.decoder.parameters() if p.requires_grad]
+        others = [
+            p for n, p in self.named_parameters()
+            if p.requires_grad and not n.startswith("decoder.")
+        ]
+        groups = [{"params": others, "lr": learning_rate}]
+        if decoder:
+            groups.append(
+                {"params": decoder, "lr": learning_rate * self.decoder_lr_factor}
+            )
+        return groups
+
     @property
     def endmembers(self) -> torch.Tensor:
         """Decoder weights as ``(R, B)`` endmember spectra."""

@@ -65,7 +65,10 @@ def train(
     ----------
     model : torch.nn.Module
         If it has a ``project_()`` method, it is called after every optimiser
-        step (projected gradient: e.g. non-negative decoder weights).
+        step (projected gradient: e.g. non-negative decoder weights). If it has
+        ``parameter_groups(learning_rate)``, that gives the optimiser's
+        parameter groups (per-group learning rates); frozen parameters
+        (``requires_grad=False``) are not trained.
     stream : eels_ae.streaming.RowStream
         Source of the mini-batches (numpy arrays of float32).
     loss_fn : callable
@@ -91,7 +94,12 @@ def train(
     TrainingResult
     """
     model.to(device)
-    opt = _make_optimizer(optimizer, model.parameters(), learning_rate)
+    # A model may ask for per-group learning rates (e.g. a slower decoder).
+    if hasattr(model, "parameter_groups"):
+        params = model.parameter_groups(learning_rate)
+    else:
+        params = [p for p in model.parameters() if p.requires_grad]
+    opt = _make_optimizer(optimizer, params, learning_rate)
     result = TrainingResult()
     best_state = None
     no_improvement = 0
