@@ -6,11 +6,14 @@ HyperSpy and gives cheap, deterministic baselines (and initialisations) for the
 learned unmixing models.
 
 * :func:`vca` - Vertex Component Analysis (Nascimento & Bioucas-Dias, 2005)
-  picks the purest pixels as endmembers under the linear mixing model.
-* :func:`fcls` - fully constrained least squares: non-negative abundances that
-  sum to one in every pixel, solved for all pixels at once.
+  [1]_ picks the purest pixels as endmembers under the linear mixing model.
+* :func:`signal_subspace_endmembers` - VCA picks projected onto the data's
+  signal subspace (denoised), as the original VCA returns them.
+* :func:`fcls` - fully constrained least squares [2]_: non-negative
+  abundances that sum to one in every pixel, solved for all pixels at once by
+  accelerated projected gradient [4]_.
 * :func:`project_simplex` - Euclidean projection of rows onto the probability
-  simplex, used by :func:`fcls` and useful on its own.
+  simplex [3]_, used by :func:`fcls` and useful on its own.
 
 References
 ----------

@@ -29,6 +29,9 @@ def small_ml():
 def fast_daeu_params():
     """DAEU settings for tests: short but real training."""
     return dict(
-        max_epochs=15, warmup_epochs=5, batch_size=64, random_state=0,
+        max_epochs=15,
+        warmup_epochs=5,
+        batch_size=64,
+        random_state=0,
         show_progressbar=False,
     )

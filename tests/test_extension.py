@@ -22,8 +22,7 @@ def test_entry_point_and_yaml_are_found():
 
 def test_hyperspy_enables_the_extension_on_import():
     code = (
-        "import logging; logging.basicConfig(level=logging.INFO); "
-        "import hyperspy.api"
+        "import logging; logging.basicConfig(level=logging.INFO); import hyperspy.api"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True

@@ -13,7 +13,20 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..streaming import DEFAULT_BLOCK_BYTES, RowStream, is_dask_array
 
-__all__ = ["SpectraSummary", "UnmixingEstimator", "summarize_spectra"]
+__all__ = [
+    "NonFiniteDataError",
+    "SpectraSummary",
+    "UnmixingEstimator",
+    "summarize_spectra",
+]
+
+
+class NonFiniteDataError(ValueError):
+    """The data hold NaN or inf; ``summary`` says how many and in which rows."""
+
+    def __init__(self, summary):
+        self.summary = summary
+        super().__init__(summary.nonfinite_message())
 
 
 @dataclass
@@ -143,10 +156,10 @@ class UnmixingEstimator(TransformerMixin, BaseEstimator):
         """Fit, then return the abundances of ``X``."""
         return self.fit(X).transform(X)
 
-    def inverse_transform(self, A):
-        """Spectra reconstructed from abundances: ``A @ components_``."""
+    def inverse_transform(self, X):
+        """Spectra reconstructed from abundances ``X``: ``X @ components_``."""
         check_is_fitted(self, "components_")
-        return np.asarray(A) @ self.components_
+        return np.asarray(X) @ self.components_
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -166,7 +179,9 @@ class UnmixingEstimator(TransformerMixin, BaseEstimator):
                 "(output_dimension in s.decomposition)."
             )
         if not isinstance(R, numbers.Integral) or isinstance(R, bool) or R < 1:
-            raise ValueError(f"{name}: n_components must be a positive integer, got {R!r}.")
+            raise ValueError(
+                f"{name}: n_components must be a positive integer, got {R!r}."
+            )
         if R > n_features:
             raise ValueError(
                 f"{name}: n_components={R} is larger than the number of channels "
@@ -179,7 +194,7 @@ class UnmixingEstimator(TransformerMixin, BaseEstimator):
             )
         summary = summarize_spectra(X)
         if summary.n_nonfinite:
-            raise ValueError(summary.nonfinite_message())
+            raise NonFiniteDataError(summary)
         n_zero = int(summary.zero_rows.sum())
         if n_zero == n_samples:
             raise ValueError(f"{name}: every spectrum is all zeros; nothing to unmix.")

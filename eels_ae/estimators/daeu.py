@@ -174,14 +174,25 @@ class DAEU(NeuralEstimatorMixin, UnmixingEstimator):
                     if self.warmup_epochs:
                         net.decoder.weight.requires_grad_(False)
                         warmup = self._run_training(
-                            net, stream, loss_fn, batch_size=batch_size,
-                            device=device, rng=rng, desc=desc + " (encoder)",
-                            max_epochs=self.warmup_epochs, tol=None,
+                            net,
+                            stream,
+                            loss_fn,
+                            batch_size=batch_size,
+                            device=device,
+                            rng=rng,
+                            desc=desc + " (encoder)",
+                            max_epochs=self.warmup_epochs,
+                            tol=None,
                         ).loss_curve
                         net.decoder.weight.requires_grad_(True)
                 result = self._run_training(
-                    net, stream, loss_fn, batch_size=batch_size, device=device,
-                    rng=rng, desc=desc,
+                    net,
+                    stream,
+                    loss_fn,
+                    batch_size=batch_size,
+                    device=device,
+                    rng=rng,
+                    desc=desc,
                 )
                 result.loss_curve = warmup + result.loss_curve
                 result.n_epochs += len(warmup)

@@ -59,8 +59,19 @@ class NeuralEstimatorMixin:
             raise ValueError("batch_size must be at least 2 (batch normalisation).")
         return batch_size, resolve_device(self.device)
 
-    def _run_training(self, model, stream, loss_fn, *, batch_size, device, rng, desc,
-                      max_epochs=None, tol="default"):
+    def _run_training(
+        self,
+        model,
+        stream,
+        loss_fn,
+        *,
+        batch_size,
+        device,
+        rng,
+        desc,
+        max_epochs=None,
+        tol="default",
+    ):
         return train(
             model,
             stream,

@@ -50,8 +50,9 @@ class VCA(UnmixingEstimator):
     >>> s.decomposition(algorithm="vca", output_dimension=3, print_info=False)
     """
 
-    def __init__(self, n_components=None, *, snr=None, max_init_samples=50000,
-                 random_state=None):
+    def __init__(
+        self, n_components=None, *, snr=None, max_init_samples=50000, random_state=None
+    ):
         self.n_components = n_components
         self.snr = snr
         self.max_init_samples = max_init_samples

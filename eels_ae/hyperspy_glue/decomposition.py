@@ -23,6 +23,7 @@ import inspect
 import numpy as np
 
 from ..estimators import DAEU, VCA, UnmixingEstimator
+from ..estimators.base import NonFiniteDataError
 
 __all__ = ["ALGORITHMS", "install", "make_estimator", "register_algorithm"]
 
@@ -95,24 +96,16 @@ def _check_signal(signal):
             "eels_ae unmixing needs a spectrum image or line: this signal holds "
             "a single spectrum (navigation size 1)."
         )
-    if not signal._lazy:
-        data = signal.data
-        bad = ~np.isfinite(data)
-        if bad.any():
-            nav = np.argwhere(bad.reshape(-1, am.signal_size).any(axis=1))
-            shape = am._navigation_shape_in_array
-            where = [
-                "(" + ", ".join(str(i) for i in np.unravel_index(int(r), shape)[::-1])
-                + ")"
-                for r in nav[:5, 0]
-            ]
-            more = f" and {len(nav) - 5} more" if len(nav) > 5 else ""
-            raise ValueError(
-                f"the signal contains {int(bad.sum())} NaN/inf value(s) in "
-                f"{len(nav)} spectra at navigation indices (x, y, ...) "
-                f"{', '.join(where)}{more}. Replace them first, e.g. "
-                "s.data = numpy.nan_to_num(s.data), or crop those pixels."
-            )
+
+
+def _pixel_namer(signal):
+    """Row of the unfolded data -> navigation indices as HyperSpy shows them."""
+    shape = signal.axes_manager._navigation_shape_in_array
+
+    def where(row):
+        return "(" + ", ".join(str(i) for i in np.unravel_index(row, shape)[::-1]) + ")"
+
+    return where
 
 
 def _wrap(original, lazy):
@@ -143,24 +136,39 @@ def _wrap(original, lazy):
             if lazy:
                 return _lazy_decomposition(**arguments)
             return original(**arguments)
-        except BaseException:
+        except BaseException as err:
             self.learning_results.__dict__.clear()
             self.learning_results.__dict__.update(saved)
+            if (
+                isinstance(err, NonFiniteDataError)
+                and arguments.get("navigation_mask") is None
+            ):
+                # Name the pixels (x, y, ...) rather than rows of the unfolded data.
+                message = err.summary.nonfinite_message(where=_pixel_namer(self))
+                raise ValueError(
+                    message.replace("spectra:", "spectra at navigation indices")
+                ) from None
             raise
 
     setattr(decomposition, _WRAPPED, original)
     return decomposition
 
 
-def _lazy_decomposition(self, algorithm, output_dimension, return_info, print_info,
-                        **options):
+def _lazy_decomposition(
+    self, algorithm, output_dimension, return_info, print_info, **options
+):
     """Stream a lazy signal through an eels_ae estimator; store the results."""
     from hyperspy.learn import LearningResults
 
     unsupported = [
         name
-        for name in ("normalize_poissonian_noise", "centre", "navigation_mask",
-                     "signal_mask", "reproject")
+        for name in (
+            "normalize_poissonian_noise",
+            "centre",
+            "navigation_mask",
+            "signal_mask",
+            "reproject",
+        )
         if options.get(name) not in (None, False)
     ]
     if unsupported:

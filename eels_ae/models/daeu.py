@@ -63,7 +63,8 @@ class DAEUNet(nn.Module):
         """Optimiser groups: the decoder may learn slower than the encoder."""
         decoder = [p for p in self.decoder.parameters() if p.requires_grad]
         others = [
-            p for n, p in self.named_parameters()
+            p
+            for n, p in self.named_parameters()
             if p.requires_grad and not n.startswith("decoder.")
         ]
         groups = [{"params": others, "lr": learning_rate}]
