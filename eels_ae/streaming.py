@@ -18,8 +18,9 @@ import numpy as np
 
 __all__ = ["RowStream", "is_dask_array"]
 
-#: Size of one block of rows read at a time (bytes of float32).
-DEFAULT_BLOCK_BYTES = 64 * 2**20
+#: Size of one block of rows read at a time (bytes of float32): small enough
+#: that a few blocks in flight stay far below the size of a large data set.
+DEFAULT_BLOCK_BYTES = 16 * 2**20
 
 
 def is_dask_array(X) -> bool:
@@ -35,9 +36,12 @@ class RowStream:
     X : numpy.ndarray or dask.array.Array
         Shape ``(n_samples, n_features)``.
     block_rows : int, optional
-        Rows per block. By default as many as fit in 64 MiB of float32.
+        Rows per block. By default as many as fit in 16 MiB of float32; for a
+        dask array, a whole number of its row chunks (at least one).
     scale : float, default 1.0
-        Every row is divided by ``scale`` as it is read (no copy of ``X``).
+        Mini-batches and sampled rows are divided by ``scale`` (models train on
+        data of order one); blocks are returned unscaled, so that no
+        block-sized copy is made.
     row_mask : numpy.ndarray of bool, optional
         Rows to keep (``True``) while streaming batches; others are skipped.
     """
@@ -47,29 +51,33 @@ class RowStream:
             raise ValueError(f"RowStream needs a 2-D array, got shape {X.shape}.")
         self.X = X
         self.n_samples, self.n_features = (int(n) for n in X.shape)
+        self.lazy = is_dask_array(X)
         if block_rows is None:
             block_rows = DEFAULT_BLOCK_BYTES // (4 * max(self.n_features, 1))
+            if self.lazy:
+                # Whole dask chunks per block: a chunk is read once per pass.
+                chunk = max(X.chunks[0])
+                block_rows = chunk * max(1, block_rows // chunk)
         self.block_rows = int(max(1, min(block_rows, self.n_samples)))
         self.scale = float(scale)
         self.row_mask = row_mask
-        self.lazy = is_dask_array(X)
 
     @property
     def n_blocks(self) -> int:
         return math.ceil(self.n_samples / self.block_rows)
 
     def read(self, start, stop) -> np.ndarray:
-        """Rows ``start:stop`` as a float32 numpy array, divided by ``scale``."""
+        """Rows ``start:stop`` as float32, NOT divided by ``scale``.
+
+        For in-memory data this may be a view of ``X``: never write to it.
+        """
         block = self.X[start:stop]
         if self.lazy:
             block = block.compute()
-        block = np.asarray(block, dtype=np.float32)
-        if self.scale != 1.0:
-            block = block / np.float32(self.scale)
-        return block
+        return np.asarray(block, dtype=np.float32)
 
     def blocks(self, rng=None) -> Iterator[tuple[int, np.ndarray]]:
-        """Yield ``(start_row, block)`` pairs, in a random order if ``rng``."""
+        """Yield ``(start_row, block)`` pairs (unscaled), in random order if ``rng``."""
         order = np.arange(self.n_blocks)
         if rng is not None:
             order = rng.permutation(order)
@@ -79,23 +87,29 @@ class RowStream:
             yield start, self.read(start, stop)
 
     def batches(self, batch_size, rng=None) -> Iterator[np.ndarray]:
-        """Yield shuffled mini-batches, block by block.
+        """Yield shuffled mini-batches (copies, divided by ``scale``), block by block.
 
         A remainder of a single row is merged into the batch before it:
         batch normalisation cannot train on one sample.
         """
+        inv = np.float32(1.0 / self.scale)
         for start, block in self.blocks(rng):
+            rows = np.arange(len(block))
             if self.row_mask is not None:
-                block = block[self.row_mask[start : start + len(block)]]
-            n = len(block)
+                rows = rows[self.row_mask[start : start + len(block)]]
+            n = len(rows)
             if n == 0:
                 continue
-            idx = rng.permutation(n) if rng is not None else np.arange(n)
+            if rng is not None:
+                rows = rows[rng.permutation(n)]
             bounds = list(range(0, n, batch_size)) + [n]
             if len(bounds) > 2 and bounds[-1] - bounds[-2] == 1:
                 del bounds[-2]
             for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
-                yield block[idx[lo:hi]]
+                batch = block[rows[lo:hi]]  # fancy indexing copies
+                if inv != 1.0:
+                    batch *= inv
+                yield batch
 
     def map_blocks(self, func) -> np.ndarray:
         """Apply ``func`` to each block in order and stack the results."""
@@ -110,10 +124,10 @@ class RowStream:
             idx = np.arange(self.n_samples)
         else:
             idx = np.sort(rng.choice(self.n_samples, size=n, replace=False))
-        rows = self.X[idx]
+        rows = self.X[idx]  # fancy indexing: a copy, ours to scale in place
         if self.lazy:
             rows = rows.compute()
         rows = np.asarray(rows, dtype=np.float32)
         if self.scale != 1.0:
-            rows = rows / np.float32(self.scale)
+            rows /= np.float32(self.scale)
         return idx, rows

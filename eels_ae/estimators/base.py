@@ -54,30 +54,43 @@ class SpectraSummary:
         )
 
 
+def _block_summary(block):
+    """Largest |value|, non-finite count per row, all-zero rows: one block."""
+    finite = np.isfinite(block)
+    bad = block.shape[1] - finite.sum(axis=1)
+    if bad.any():
+        block = np.where(finite, block, 0)
+    max_abs = max(float(block.max()), -float(block.min())) if block.size else 0.0
+    return max_abs, bad, ~block.any(axis=1)
+
+
 def summarize_spectra(X) -> SpectraSummary:
-    """Check shape and values of ``X`` in a single pass (dask-aware)."""
+    """Check the values of ``X`` in one pass, block by block (dask-aware).
+
+    A dask array is read chunk by chunk; a numpy array is scanned in blocks
+    so that the temporary arrays stay small.
+    """
     if is_dask_array(X):
         import dask
 
-        finite = dask.array.isfinite(X)
-        safe = dask.array.where(finite, X, 0)
-        max_abs, bad_rows, zero_rows = dask.compute(
-            abs(safe).max(), (~finite).sum(axis=1), (safe == 0).all(axis=1)
+        if X.numblocks[1] > 1:
+            X = X.rechunk({1: -1})
+        parts = dask.compute(
+            *[dask.delayed(_block_summary)(b) for b in X.to_delayed().ravel()]
         )
     else:
-        finite = np.isfinite(X)
-        safe = np.where(finite, X, 0) if not finite.all() else X
-        max_abs = np.abs(safe).max() if safe.size else 0.0
-        bad_rows = (~finite).sum(axis=1)
-        zero_rows = (safe == 0).all(axis=1)
-    bad_rows = np.asarray(bad_rows)
+        step = max(1, DEFAULT_BLOCK_BYTES // (4 * max(X.shape[1], 1)))
+        parts = [_block_summary(X[i : i + step]) for i in range(0, len(X), step)]
+    max_abs = max((p[0] for p in parts), default=0.0)
+    bad_rows = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0)
+    zero_rows = np.concatenate([p[2] for p in parts]) if parts else np.zeros(0, bool)
     return SpectraSummary(
         n_samples=int(X.shape[0]),
         n_features=int(X.shape[1]),
         max_abs=float(max_abs),
         n_nonfinite=int(bad_rows.sum()),
         nonfinite_rows=bad_rows > 0,
-        zero_rows=np.asarray(zero_rows, dtype=bool) & ~(bad_rows > 0),
+        zero_rows=zero_rows.astype(bool) & ~(bad_rows > 0),
     )
 
 

@@ -226,7 +226,7 @@ class DAEU(NeuralEstimatorMixin, UnmixingEstimator):
     def _abundances(self, stream):
         if self.abundances == "fcls":
             return stream.map_blocks(
-                lambda block: fcls(block * np.float32(self.scale_), self.components_)
+                lambda block: fcls(block, self.components_)
             )
         self.model_.eval()
         return predict_in_batches(self._encode, stream, self.device_)
@@ -240,7 +240,7 @@ class DAEU(NeuralEstimatorMixin, UnmixingEstimator):
             for start, block in stream.blocks():
                 if mask is not None:
                     block = block[mask[start : start + len(block)]]
-                x = torch.from_numpy(block).to(self.device_)
+                x = torch.from_numpy(block).to(self.device_) / stream.scale
                 x_hat = self._encode(x) @ M
                 num += float((x * x_hat).sum())
                 den += float((x_hat * x_hat).sum())

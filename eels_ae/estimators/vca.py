@@ -27,7 +27,7 @@ class VCA(UnmixingEstimator):
         Signal-to-noise ratio in dB used to choose VCA's projection; estimated
         from the data when ``None``.
     max_init_samples : int, default 50000
-        For data larger than this (or than 64 MiB of float32), VCA runs on a
+        For data larger than this (or than 16 MiB of float32), VCA runs on a
         random subset of that many spectra; abundances are computed for all.
     random_state : int, RandomState instance or None
         Seeds the random directions of VCA and the subset.

@@ -164,7 +164,7 @@ def _make_optimizer(name, params, lr):
 
 
 def predict_in_batches(fn, stream, device, batch_rows=65536):
-    """Run ``fn(tensor) -> tensor`` over all rows of ``stream``, in order.
+    """Run ``fn(tensor) -> tensor`` over all rows of ``stream`` (scaled), in order.
 
     Returns a numpy array; gradients are off and the model is not trained.
     """
@@ -173,5 +173,5 @@ def predict_in_batches(fn, stream, device, batch_rows=65536):
         for _, block in stream.blocks():
             for lo in range(0, len(block), batch_rows):
                 x = torch.from_numpy(block[lo : lo + batch_rows]).to(device)
-                outputs.append(fn(x).cpu().numpy())
+                outputs.append(fn(x / stream.scale).cpu().numpy())
     return np.concatenate(outputs, axis=0)

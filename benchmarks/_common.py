@@ -1,0 +1,53 @@
+"""Helpers shared by the benchmarks: machine facts and result files."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import platform
+from importlib.metadata import version
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def machine_info():
+    """The machine and package versions, recorded next to every result."""
+    cpu = platform.processor() or ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            names = [ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")]
+        cpu = names[0] if names else cpu
+    except OSError:
+        pass
+    import torch
+
+    info = {
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "platform": platform.platform(),
+        "cpu": cpu,
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+        "python": platform.python_version(),
+    }
+    for pkg in ("eels_ae", "hyperspy", "exspy", "rosettasciio", "torch", "numpy",
+                "scikit-learn", "dask"):
+        info[pkg] = version(pkg)
+    return info
+
+
+def write_results(name, payload, markdown):
+    """Write ``results/<name>.json`` and ``results/<name>.md``."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{name}.json").write_text(json.dumps(payload, indent=2) + "\n")
+    (RESULTS / f"{name}.md").write_text(markdown)
+    return RESULTS / f"{name}.md"
+
+
+def machine_markdown(info):
+    keys = ("date", "cpu", "cpu_count", "torch_threads", "cuda", "platform", "python",
+            "eels_ae", "hyperspy", "exspy", "rosettasciio", "torch", "numpy",
+            "scikit-learn", "dask")
+    return "\n".join(f"- {k}: {info[k]}" for k in keys) + "\n"
