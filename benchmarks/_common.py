@@ -17,14 +17,18 @@ def machine_info():
     cpu = platform.processor() or ""
     try:
         with open("/proc/cpuinfo") as f:
-            names = [ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")]
+            names = [
+                ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")
+            ]
         cpu = names[0] if names else cpu
     except OSError:
         pass
     import torch
 
     info = {
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(
+            timespec="seconds"
+        ),
         "platform": platform.platform(),
         "cpu": cpu,
         "cpu_count": os.cpu_count(),
@@ -32,8 +36,16 @@ def machine_info():
         "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
         "python": platform.python_version(),
     }
-    for pkg in ("eels_ae", "hyperspy", "exspy", "rosettasciio", "torch", "numpy",
-                "scikit-learn", "dask"):
+    for pkg in (
+        "eels_ae",
+        "hyperspy",
+        "exspy",
+        "rosettasciio",
+        "torch",
+        "numpy",
+        "scikit-learn",
+        "dask",
+    ):
         info[pkg] = version(pkg)
     return info
 
@@ -47,7 +59,21 @@ def write_results(name, payload, markdown):
 
 
 def machine_markdown(info):
-    keys = ("date", "cpu", "cpu_count", "torch_threads", "cuda", "platform", "python",
-            "eels_ae", "hyperspy", "exspy", "rosettasciio", "torch", "numpy",
-            "scikit-learn", "dask")
+    keys = (
+        "date",
+        "cpu",
+        "cpu_count",
+        "torch_threads",
+        "cuda",
+        "platform",
+        "python",
+        "eels_ae",
+        "hyperspy",
+        "exspy",
+        "rosettasciio",
+        "torch",
+        "numpy",
+        "scikit-learn",
+        "dask",
+    )
     return "\n".join(f"- {k}: {info[k]}" for k in keys) + "\n"

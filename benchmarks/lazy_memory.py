@@ -36,9 +36,9 @@ CHANNELS = 2048
 ROWS_PER_CHUNK = 4
 
 
-def make_file(size):
+def make_file(size, width):
     """Write the on-disk spectrum image chunk by chunk (never whole in memory)."""
-    path = SCRATCH / f"chequerboard_{size}x{size}x{CHANNELS}.hspy"
+    path = SCRATCH / f"chequerboard_{size}x{width}x{CHANNELS}.hspy"
     if path.exists():
         return path
     import dask.array as da
@@ -49,8 +49,9 @@ def make_file(size):
 
     SCRATCH.mkdir(exist_ok=True)
     es = eels_ae.data.endmembers_ml(offset=200.0, scale=0.33, size=CHANNELS)
-    A = eels_ae.data.chequerboard_abundances(3, shape=(size, size), block=64, k=65,
-                                             random_state=0)
+    A = eels_ae.data.chequerboard_abundances(
+        3, shape=(size, width), block=64, k=65, random_state=0
+    )
     M = es.spectra * (2e4 / es.spectra.sum(axis=1, keepdims=True))
 
     def block(block_id=None):
@@ -61,13 +62,14 @@ def make_file(size):
         return rng.poisson(clean).astype(np.float32)
 
     n = size // ROWS_PER_CHUNK
-    data = da.map_blocks(block, dtype=np.float32,
-                         chunks=((ROWS_PER_CHUNK,) * n, (size,), (CHANNELS,)))
+    data = da.map_blocks(
+        block, dtype=np.float32, chunks=((ROWS_PER_CHUNK,) * n, (width,), (CHANNELS,))
+    )
     s = EELSSpectrum(data).as_lazy()
     ax = s.axes_manager.signal_axes[0]
     ax.offset, ax.scale, ax.units, ax.name = es.offset, es.scale, "eV", "Energy loss"
     t0 = time.perf_counter()
-    s.save(path, chunks=(ROWS_PER_CHUNK, size, CHANNELS))
+    s.save(path, chunks=(ROWS_PER_CHUNK, width, CHANNELS))
     print(f"wrote {path} in {time.perf_counter() - t0:.0f} s", flush=True)
     return path
 
@@ -115,8 +117,9 @@ print(json.dumps(dict(method=method, seconds=elapsed, baseline_rss=base,
 
 
 def run_child(path, method):
-    out = subprocess.run([sys.executable, "-c", CHILD, str(path), method],
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, str(path), method], capture_output=True, text=True
+    )
     if out.returncode:
         raise RuntimeError(out.stderr[-3000:])
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -124,10 +127,12 @@ def run_child(path, method):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--size", type=int, default=512, help="pixels per side")
+    p.add_argument("--size", type=int, default=512, help="image rows (pixels)")
+    p.add_argument("--width", type=int, default=512, help="image columns")
+    p.add_argument("--name", default="lazy_memory", help="results file name")
     args = p.parse_args(argv)
-    path = make_file(args.size)
-    nbytes = args.size * args.size * CHANNELS * 4
+    path = make_file(args.size, args.width)
+    nbytes = args.size * args.width * CHANNELS * 4
     info = machine_info()
     rows = []
     for method in ("daeu", "vca", "nmf"):
@@ -135,28 +140,48 @@ def main(argv=None):
         rows.append(r)
         print(json.dumps(r), flush=True)
     GB = 1e9
-    lines = ["# Lazy unmixing of an on-disk spectrum image", "",
-             f"{args.size} x {args.size} pixels x {CHANNELS} channels float32 "
-             f"(.hspy, chunks of {ROWS_PER_CHUNK} image rows): "
-             f"**{nbytes / GB:.2f} GB**. Each method in a fresh process; "
-             "baseline = resident memory after importing HyperSpy, eels_ae and "
-             "torch; peak = highest resident memory during the call.", "",
-             "## Machine", "", machine_markdown(info), "",
-             "| method | time (s) | baseline RSS (GB) | peak RSS (GB) | "
-             "peak / data size | (peak - baseline) / data size |",
-             "|---|---|---|---|---|---|"]
-    names = {"daeu": "eels_ae DAEU (3 + 2 warm-up epochs, streamed)",
-             "vca": "eels_ae VCA + FCLS", "nmf": "HyperSpy lazy NMF (one pass)"}
+    lines = [
+        "# Lazy unmixing of an on-disk spectrum image",
+        "",
+        f"{args.size} x {args.width} pixels x {CHANNELS} channels float32 "
+        f"(.hspy, chunks of {ROWS_PER_CHUNK} image rows): "
+        f"**{nbytes / GB:.2f} GB**. Each method in a fresh process; "
+        "baseline = resident memory after importing HyperSpy, eels_ae and "
+        "torch; peak = highest resident memory during the call.",
+        "",
+        "## Machine",
+        "",
+        machine_markdown(info),
+        "",
+        "| method | time (s) | baseline RSS (GB) | peak RSS (GB) | "
+        "peak / data size | (peak - baseline) / data size |",
+        "|---|---|---|---|---|---|",
+    ]
+    names = {
+        "daeu": "eels_ae DAEU (3 + 2 warm-up epochs, streamed)",
+        "vca": "eels_ae VCA + FCLS",
+        "nmf": "HyperSpy lazy NMF (one pass)",
+    }
     for r in rows:
         lines.append(
             f"| {names[r['method']]} | {r['seconds']:.1f} | "
             f"{r['baseline_rss'] / GB:.2f} | {r['peak_rss'] / GB:.2f} | "
             f"{r['peak_rss'] / nbytes:.1%} | "
-            f"{(r['peak_rss'] - r['baseline_rss']) / nbytes:.1%} |")
+            f"{(r['peak_rss'] - r['baseline_rss']) / nbytes:.1%} |"
+        )
     lines.append("")
     md = "\n".join(lines)
-    write_results("lazy_memory", dict(machine=info, data_bytes=nbytes,
-                                      size=args.size, results=rows), md)
+    write_results(
+        args.name,
+        dict(
+            machine=info,
+            data_bytes=nbytes,
+            size=args.size,
+            width=args.width,
+            results=rows,
+        ),
+        md,
+    )
     print(md)
 
 

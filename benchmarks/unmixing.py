@@ -52,8 +52,11 @@ def run_one(syn, seed):
     out = {}
 
     work = s.deepcopy()
-    _, t = _timed(lambda: work.decomposition(algorithm="NMF", output_dimension=R,
-                                             print_info=False, random_state=seed))
+    _, t = _timed(
+        lambda: work.decomposition(
+            algorithm="NMF", output_dimension=R, print_info=False, random_state=seed
+        )
+    )
     lr = work.learning_results
     out["HyperSpy NMF"] = (lr.factors.T, lr.loadings.T, t)
 
@@ -75,15 +78,30 @@ def run_one(syn, seed):
     A, t = _timed(lambda: daeu.fit_transform(X))
     out["DAEU (eels_ae)"] = (daeu.components_, A.T, t)
     daeu.set_params(abundances="encoder")
-    out["DAEU (eels_ae), encoder abundances"] = (daeu.components_, daeu.transform(X).T, t)
+    out["DAEU (eels_ae), encoder abundances"] = (
+        daeu.components_,
+        daeu.transform(X).T,
+        t,
+    )
     out["_daeu"] = daeu
 
-    ref = eels_ae.DAEU(R, init="random", warmup_epochs=0, decoder_lr_factor=1.0,
-                       optimizer="rmsprop", learning_rate=1e-3, max_epochs=40,
-                       batch_size=6, tol=None, abundances="encoder",
-                       random_state=seed, show_progressbar=False)
-    rows = np.random.default_rng(seed).choice(len(X), size=min(2000, len(X)),
-                                              replace=False)
+    ref = eels_ae.DAEU(
+        R,
+        init="random",
+        warmup_epochs=0,
+        decoder_lr_factor=1.0,
+        optimizer="rmsprop",
+        learning_rate=1e-3,
+        max_epochs=40,
+        batch_size=6,
+        tol=None,
+        abundances="encoder",
+        random_state=seed,
+        show_progressbar=False,
+    )
+    rows = np.random.default_rng(seed).choice(
+        len(X), size=min(2000, len(X)), replace=False
+    )
 
     def fit_ref():
         ref.fit(X[np.sort(rows)])
@@ -127,27 +145,40 @@ def main(argv=None):
     for dose in args.doses:
         for name in ("ml", "k"):
             for seed in range(args.seeds):
-                syn = eels_ae.data.chequerboard_spectrum_image(name, dose=dose,
-                                                               random_state=seed)
+                syn = eels_ae.data.chequerboard_spectrum_image(
+                    name, dose=dose, random_state=seed
+                )
                 results = run_one(syn, seed)
                 daeu = results.pop("_daeu")
                 for method, (E, A, t) in results.items():
-                    sc = unmixing_scores(syn.endmember_array, syn.abundance_array,
-                                         E, A)
-                    records.append(dict(set=name, dose=dose, seed=seed, method=method,
-                                        sad_deg=sc.mean_sad_deg,
-                                        nmse=sc.mean_nmse, seconds=t))
-                    print(f"{name} dose={dose:g} seed={seed} {method:38s} "
-                          f"SAD={sc.mean_sad_deg:6.2f} deg NMSE={sc.mean_nmse:7.3f} "
-                          f"t={t:6.2f} s", flush=True)
+                    sc = unmixing_scores(syn.endmember_array, syn.abundance_array, E, A)
+                    records.append(
+                        dict(
+                            set=name,
+                            dose=dose,
+                            seed=seed,
+                            method=method,
+                            sad_deg=sc.mean_sad_deg,
+                            nmse=sc.mean_nmse,
+                            seconds=t,
+                        )
+                    )
+                    print(
+                        f"{name} dose={dose:g} seed={seed} {method:38s} "
+                        f"SAD={sc.mean_sad_deg:6.2f} deg NMSE={sc.mean_nmse:7.3f} "
+                        f"t={t:6.2f} s",
+                        flush=True,
+                    )
                 if seed == 0:
                     new = eels_ae.data.chequerboard_spectrum_image(
-                        name, dose=dose, random_state=1000)
+                        name, dose=dose, random_state=1000
+                    )
                     inference[f"{name}, dose {dose:g}"] = inference_time(daeu, new)
 
     md = render(records, inference, info, args)
-    path = write_results("unmixing", dict(machine=info, records=records,
-                                          inference_seconds=inference), md)
+    path = write_results(
+        "unmixing", dict(machine=info, records=records, inference_seconds=inference), md
+    )
     print(md)
     print(f"written to {path}")
 
@@ -158,21 +189,33 @@ def render(records, inference, info, args):
     groups = collections.defaultdict(list)
     for r in records:
         groups[(r["set"], r["dose"], r["method"])].append(r)
-    lines = ["# Unmixing benchmark (source-004 chequerboard protocol)", "",
-             f"64 x 64 pixels, 8 x 8 blocks, 9 x 9 averaging, Poisson noise; "
-             f"{args.seeds} seeds per set and dose. Dose = mean counts per "
-             "spectrum (summed over channels). Times are wall-clock fit + "
-             "abundances on this machine.", "", "## Machine", "",
-             machine_markdown(info), ""]
-    sets = {"ml": "3 components x 200 channels (M/L edges)",
-            "k": "4 components x 903 channels (K edges)"}
+    lines = [
+        "# Unmixing benchmark (source-004 chequerboard protocol)",
+        "",
+        f"64 x 64 pixels, 8 x 8 blocks, 9 x 9 averaging, Poisson noise; "
+        f"{args.seeds} seeds per set and dose. Dose = mean counts per "
+        "spectrum (summed over channels). Times are wall-clock fit + "
+        "abundances on this machine.",
+        "",
+        "## Machine",
+        "",
+        machine_markdown(info),
+        "",
+    ]
+    sets = {
+        "ml": "3 components x 200 channels (M/L edges)",
+        "k": "4 components x 903 channels (K edges)",
+    }
     for dose in args.doses:
         for name in ("ml", "k"):
-            lines += [f"## {sets[name]}, dose {dose:g}", "",
-                      "| method | SAD (deg) mean +- std | worst/best seed SAD | "
-                      "NMSE mean +- std | time (s) | time / NMF | SAD / NMF | "
-                      "NMSE / NMF |",
-                      "|---|---|---|---|---|---|---|---|"]
+            lines += [
+                f"## {sets[name]}, dose {dose:g}",
+                "",
+                "| method | SAD (deg) mean +- std | worst/best seed SAD | "
+                "NMSE mean +- std | time (s) | time / NMF | SAD / NMF | "
+                "NMSE / NMF |",
+                "|---|---|---|---|---|---|---|---|",
+            ]
             nmf = groups[(name, dose, "HyperSpy NMF")]
             nmf_t = np.mean([r["seconds"] for r in nmf])
             nmf_sad = np.mean([r["sad_deg"] for r in nmf])
@@ -185,16 +228,26 @@ def render(records, inference, info, args):
                 t = np.array([r["seconds"] for r in rs])
                 lines.append(
                     f"| {method} | {sad.mean():.2f} +- {sad.std():.2f} | "
-                    f"{sad.max() / sad.min():.2f} | {nm.mean():.3f} +- {nm.std():.3f} | "
+                    f"{sad.max() / sad.min():.2f} | "
+                    f"{nm.mean():.3f} +- {nm.std():.3f} | "
                     f"{t.mean():.2f} | {t.mean() / nmf_t:.1f}x | "
-                    f"{sad.mean() / nmf_sad:.2f} | {nm.mean() / nmf_nmse:.3f} |")
+                    f"{sad.mean() / nmf_sad:.2f} | {nm.mean() / nmf_nmse:.3f} |"
+                )
             lines.append("")
-    lines += ["## DAEU inference on a new 64 x 64 image (median of 7)", "",
-              "| set | FCLS abundances (s) | encoder abundances (s) |", "|---|---|---|"]
+    lines += [
+        "## DAEU inference on a new 64 x 64 image (median of 7)",
+        "",
+        "| set | FCLS abundances (s) | encoder abundances (s) |",
+        "|---|---|---|",
+    ]
     for key, t in inference.items():
         lines.append(f"| {key} | {t['fcls']:.4f} | {t['encoder']:.4f} |")
-    lines += ["", "Published (source 004, Table 3, i7-1185G7): NMF 2.2 s / 5.2 s, "
-              "DAEU 84 s / 122 s (3x200 / 4x900), inference about 0.1 s.", ""]
+    lines += [
+        "",
+        "Published (source 004, Table 3, i7-1185G7): NMF 2.2 s / 5.2 s, "
+        "DAEU 84 s / 122 s (3x200 / 4x900), inference about 0.1 s.",
+        "",
+    ]
     return "\n".join(lines)
 
 

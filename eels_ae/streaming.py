@@ -4,9 +4,9 @@ Every estimator sees its data as a 2-D array of spectra ``(n_samples,
 n_channels)``, held in memory (numpy) or on disk (dask). :class:`RowStream`
 cuts that array into *blocks* of consecutive rows, reads one block at a time
 (so a dask array is never held whole) and shuffles within it. The block
-partition depends only on the shape, never on the storage, so an eager array
-and a lazy one with the same values give the same mini-batches, and the same
-trained model.
+partition depends on the shape, not on the storage (unless a dask chunk is
+larger than a block), so an eager array and a lazy one with the same values
+give the same mini-batches, and the same trained model.
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ class RowStream:
     X : numpy.ndarray or dask.array.Array
         Shape ``(n_samples, n_features)``.
     block_rows : int, optional
-        Rows per block. By default as many as fit in 16 MiB of float32; for a
-        dask array, a whole number of its row chunks (at least one).
+        Rows per block. By default as many as fit in 16 MiB of float32 (or one
+        dask row chunk, if that is larger).
     scale : float, default 1.0
         Mini-batches and sampled rows are divided by ``scale`` (models train on
         data of order one); blocks are returned unscaled, so that no
@@ -54,10 +54,9 @@ class RowStream:
         self.lazy = is_dask_array(X)
         if block_rows is None:
             block_rows = DEFAULT_BLOCK_BYTES // (4 * max(self.n_features, 1))
-            if self.lazy:
-                # Whole dask chunks per block: a chunk is read once per pass.
-                chunk = max(X.chunks[0])
-                block_rows = chunk * max(1, block_rows // chunk)
+            if self.lazy and max(X.chunks[0]) > block_rows:
+                # Never cut a large dask chunk: it would be read once per piece.
+                block_rows = max(X.chunks[0])
         self.block_rows = int(max(1, min(block_rows, self.n_samples)))
         self.scale = float(scale)
         self.row_mask = row_mask

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import torch
 
@@ -169,31 +171,27 @@ class DAEU(NeuralEstimatorMixin, UnmixingEstimator):
                 net.decoder_lr_factor = float(self.decoder_lr_factor)
                 warmup = []
                 desc = f"DAEU {i + 1}/{self.n_init}"
-                if self.init == "vca":
-                    net.set_endmembers(self._vca_start(stream, summary, rng))
-                    if self.warmup_epochs:
-                        net.decoder.weight.requires_grad_(False)
-                        warmup = self._run_training(
-                            net,
-                            stream,
-                            loss_fn,
-                            batch_size=batch_size,
-                            device=device,
-                            rng=rng,
-                            desc=desc + " (encoder)",
-                            max_epochs=self.warmup_epochs,
-                            tol=None,
-                        ).loss_curve
-                        net.decoder.weight.requires_grad_(True)
-                result = self._run_training(
+                run = functools.partial(
+                    self._run_training,
                     net,
                     stream,
                     loss_fn,
                     batch_size=batch_size,
                     device=device,
                     rng=rng,
-                    desc=desc,
                 )
+                if self.init == "vca":
+                    net.set_endmembers(self._vca_start(stream, summary, rng))
+                    if self.warmup_epochs:
+                        # Encoder alone first: the decoder keeps the VCA start.
+                        net.decoder.weight.requires_grad_(False)
+                        warmup = run(
+                            desc=desc + " (encoder)",
+                            max_epochs=self.warmup_epochs,
+                            tol=None,
+                        ).loss_curve
+                        net.decoder.weight.requires_grad_(True)
+                result = run(desc=desc)
                 result.loss_curve = warmup + result.loss_curve
                 result.n_epochs += len(warmup)
             self.init_losses_.append(result.best_loss)
@@ -225,9 +223,7 @@ class DAEU(NeuralEstimatorMixin, UnmixingEstimator):
 
     def _abundances(self, stream):
         if self.abundances == "fcls":
-            return stream.map_blocks(
-                lambda block: fcls(block, self.components_)
-            )
+            return stream.map_blocks(lambda block: fcls(block, self.components_))
         self.model_.eval()
         return predict_in_batches(self._encode, stream, self.device_)
 
