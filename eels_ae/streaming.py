@@ -72,7 +72,10 @@ class RowStream:
         """
         block = self.X[start:stop]
         if self.lazy:
-            block = block.compute()
+            # One block at a time in this thread: dask's thread pool would
+            # spread the block-sized buffers over per-thread malloc arenas and
+            # the resident memory would creep up pass after pass.
+            block = block.compute(scheduler="synchronous")
         return np.asarray(block, dtype=np.float32)
 
     def blocks(self, rng=None) -> Iterator[tuple[int, np.ndarray]]:
@@ -125,7 +128,7 @@ class RowStream:
             idx = np.sort(rng.choice(self.n_samples, size=n, replace=False))
         rows = self.X[idx]  # fancy indexing: a copy, ours to scale in place
         if self.lazy:
-            rows = rows.compute()
+            rows = rows.compute(scheduler="synchronous")
         rows = np.asarray(rows, dtype=np.float32)
         if self.scale != 1.0:
             rows /= np.float32(self.scale)

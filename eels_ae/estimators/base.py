@@ -64,22 +64,18 @@ def _block_summary(block):
     return max_abs, bad, ~block.any(axis=1)
 
 
-def summarize_spectra(X) -> SpectraSummary:
+def summarize_spectra(X, block_rows=None) -> SpectraSummary:
     """Check the values of ``X`` in one pass, block by block (dask-aware).
 
-    A dask array is read chunk by chunk; a numpy array is scanned in blocks
-    so that the temporary arrays stay small.
+    Both numpy and dask arrays are scanned in blocks (:class:`RowStream`), so
+    that temporary arrays stay small and a dask array is never held whole.
     """
     if is_dask_array(X):
-        import dask
-
-        if X.numblocks[1] > 1:
-            X = X.rechunk({1: -1})
-        parts = dask.compute(
-            *[dask.delayed(_block_summary)(b) for b in X.to_delayed().ravel()]
-        )
+        stream = RowStream(X, block_rows=block_rows)
+        parts = [_block_summary(block) for _, block in stream.blocks()]
     else:
-        step = max(1, DEFAULT_BLOCK_BYTES // (4 * max(X.shape[1], 1)))
+        step = block_rows or DEFAULT_BLOCK_BYTES // (4 * max(X.shape[1], 1))
+        step = max(1, step)
         parts = [_block_summary(X[i : i + step]) for i in range(0, len(X), step)]
     max_abs = max((p[0] for p in parts), default=0.0)
     bad_rows = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0)
@@ -154,7 +150,7 @@ class UnmixingEstimator(TransformerMixin, BaseEstimator):
                 f"fitted on {self.n_features_in_}: the energy axes must match "
                 "(crop or rebin the new data to the training axis)."
             )
-        summary = summarize_spectra(X)
+        summary = summarize_spectra(X, self._block_rows)
         if summary.n_nonfinite:
             raise ValueError(summary.nonfinite_message())
         # Neural estimators saw their training data divided by scale_.
@@ -205,7 +201,7 @@ class UnmixingEstimator(TransformerMixin, BaseEstimator):
                 f"{name}: {n_samples} spectra are too few to unmix {R} components; "
                 f"at least {max(R, 2)} are needed."
             )
-        summary = summarize_spectra(X)
+        summary = summarize_spectra(X, self._block_rows)
         if summary.n_nonfinite:
             raise NonFiniteDataError(summary)
         n_zero = int(summary.zero_rows.sum())

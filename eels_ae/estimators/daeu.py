@@ -227,17 +227,24 @@ class DAEU(NeuralEstimatorMixin, UnmixingEstimator):
         self.model_.eval()
         return predict_in_batches(self._encode, stream, self.device_)
 
-    def _intensity_factor(self, stream, mask):
-        """Least-squares factor c in x ~ c * (a @ M) over all spectra (scaled)."""
+    def _intensity_factor(self, stream, mask, rows=4096):
+        """Least-squares factor c in x ~ c * (a @ M) over all spectra (scaled).
+
+        Uses x.(a M) = a.(M x) and |a M|^2 = a G a with G = M M^T, so no
+        reconstruction of block size is ever formed.
+        """
         num = den = 0.0
         M = self.model_.endmembers.detach()
+        G = M @ M.T
         self.model_.eval()
         with torch.no_grad():
             for start, block in stream.blocks():
                 if mask is not None:
                     block = block[mask[start : start + len(block)]]
-                x = torch.from_numpy(block).to(self.device_) / stream.scale
-                x_hat = self._encode(x) @ M
-                num += float((x * x_hat).sum())
-                den += float((x_hat * x_hat).sum())
+                for lo in range(0, len(block), rows):
+                    x = torch.from_numpy(block[lo : lo + rows]).to(self.device_)
+                    x = x / stream.scale
+                    a = self._encode(x)
+                    num += float((a * (x @ M.T)).sum())
+                    den += float(((a @ G) * a).sum())
         return num / den if den > 0 else 1.0
