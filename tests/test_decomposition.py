@@ -161,3 +161,52 @@ def test_plain_signal1d_and_line_scan_work():
     )
     assert type(s.get_decomposition_factors()) is hs.signals.Signal1D
     np.testing.assert_allclose(s.get_decomposition_model().data, s.data, atol=1e-6)
+
+
+def test_progress_bar_follows_argument_and_preferences(small_ml, capfd):
+    s = small_ml.signal.deepcopy()
+    s.decomposition(
+        algorithm="daeu",
+        output_dimension=3,
+        print_info=False,
+        **{**fast_daeu_params(), "show_progressbar": True},
+    )
+    assert "DAEU 1/1" in capfd.readouterr().err
+    try:
+        hs.preferences.General.show_progressbar = True
+        params = {**fast_daeu_params(), "show_progressbar": None}
+        s.decomposition(
+            algorithm="daeu", output_dimension=3, print_info=False, **params
+        )
+        assert "DAEU 1/1" in capfd.readouterr().err
+        hs.preferences.General.show_progressbar = False
+        s.decomposition(
+            algorithm="daeu", output_dimension=3, print_info=False, **params
+        )
+        assert "DAEU" not in capfd.readouterr().err
+    finally:
+        hs.preferences.General.show_progressbar = False
+
+
+def test_background_subtracted_real_data_with_negative_counts():
+    from eels_ae.data.examples import load_example
+
+    s = load_example("DMReader_SpectrumImage_SI-EELS.dm3")
+    # exspy's power-law background removal leaves noise around zero.
+    sub = s.remove_background(
+        signal_range=(380.0, 450.0), fast=True, show_progressbar=False
+    ).isig[440.0:]
+    assert (sub.data < 0).any()
+    before = sub.data.copy()
+    sub.decomposition(
+        algorithm="daeu", output_dimension=2, print_info=False, **fast_daeu_params()
+    )
+    lr = sub.learning_results
+    np.testing.assert_array_equal(sub.data, before)
+    np.testing.assert_allclose(lr.loadings.sum(axis=1), 1.0, atol=1e-5)
+    assert (lr.factors >= 0).all()
+    # The Ti L2,3 white lines (~456-465 eV) stand out in an endmember.
+    energy = sub.axes_manager.signal_axes[0].axis
+    ti = (energy > 455) & (energy < 468)
+    pre = (energy > 440) & (energy < 452)
+    assert max(f[ti].mean() / max(f[pre].mean(), 1e-9) for f in lr.factors.T) > 2
