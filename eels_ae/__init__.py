@@ -14,11 +14,20 @@ arrays without HyperSpy, with the scikit-learn API.
 """
 
 from . import data, metrics
-from .estimators import DAEU, VCA
+from .estimators import DAEU, VCA, DenoisingAE, LatentClassifier
 from .hyperspy_glue import ALGORITHMS, install, register_algorithm
 
 __version__ = "0.1.0"
 
-__all__ = ["ALGORITHMS", "DAEU", "VCA", "data", "metrics", "register_algorithm"]
+__all__ = [
+    "ALGORITHMS",
+    "DAEU",
+    "DenoisingAE",
+    "LatentClassifier",
+    "VCA",
+    "data",
+    "metrics",
+    "register_algorithm",
+]
 
 install()

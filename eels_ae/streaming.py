@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-__all__ = ["RowStream", "is_dask_array"]
+__all__ = ["BandStream", "RowStream", "batch_bounds", "is_dask_array"]
 
 #: Size of one block of rows read at a time (bytes of float32): small enough
 #: that a few blocks in flight stay far below the size of a large data set.
@@ -26,6 +26,31 @@ DEFAULT_BLOCK_BYTES = 16 * 2**20
 def is_dask_array(X) -> bool:
     """True if ``X`` is a dask array (without importing dask eagerly)."""
     return type(X).__module__.startswith("dask")
+
+
+def batch_bounds(n, batch_size):
+    """``(lo, hi)`` of consecutive mini-batches over ``n`` samples.
+
+    A remainder of a single sample is merged into the batch before it: batch
+    normalisation cannot train on one sample.
+    """
+    bounds = list(range(0, n, batch_size)) + [n]
+    if len(bounds) > 2 and bounds[-1] - bounds[-2] == 1:
+        del bounds[-2]
+    return list(zip(bounds[:-1], bounds[1:], strict=True))
+
+
+def read_rows(X, start, stop) -> np.ndarray:
+    """``X[start:stop]`` as float32 numpy; a dask array is read in this thread.
+
+    One block at a time in this thread: dask's thread pool would spread the
+    block-sized buffers over per-thread malloc arenas and the resident memory
+    would creep up pass after pass. For numpy input this may be a view.
+    """
+    block = X[start:stop]
+    if is_dask_array(X):
+        block = block.compute(scheduler="synchronous")
+    return np.asarray(block, dtype=np.float32)
 
 
 class RowStream:
@@ -70,13 +95,7 @@ class RowStream:
 
         For in-memory data this may be a view of ``X``: never write to it.
         """
-        block = self.X[start:stop]
-        if self.lazy:
-            # One block at a time in this thread: dask's thread pool would
-            # spread the block-sized buffers over per-thread malloc arenas and
-            # the resident memory would creep up pass after pass.
-            block = block.compute(scheduler="synchronous")
-        return np.asarray(block, dtype=np.float32)
+        return read_rows(self.X, start, stop)
 
     def blocks(self, rng=None) -> Iterator[tuple[int, np.ndarray]]:
         """Yield ``(start_row, block)`` pairs (unscaled), in random order if ``rng``."""
@@ -104,10 +123,7 @@ class RowStream:
                 continue
             if rng is not None:
                 rows = rows[rng.permutation(n)]
-            bounds = list(range(0, n, batch_size)) + [n]
-            if len(bounds) > 2 and bounds[-1] - bounds[-2] == 1:
-                del bounds[-2]
-            for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+            for lo, hi in batch_bounds(n, batch_size):
                 batch = block[rows[lo:hi]]  # fancy indexing copies
                 if inv != 1.0:
                     batch *= inv
@@ -133,3 +149,78 @@ class RowStream:
         if self.scale != 1.0:
             rows /= np.float32(self.scale)
         return idx, rows
+
+
+class BandStream:
+    """Mini-batches of per-pixel samples built band by band from an image cube.
+
+    Models that need a pixel's surroundings (a neighbourhood, a spatially
+    averaged target) cannot take rows of a flat ``(pixels, channels)`` array.
+    A :class:`BandStream` reads a *band* of image rows of a ``(rows, columns,
+    channels)`` cube with ``halo`` extra rows on each side (clipped at the
+    image border), lets ``make_samples`` turn it into one sample per pixel of
+    the band, and shuffles those into mini-batches. Only one band (and its
+    samples) is in memory at a time; a dask cube is read band by band.
+
+    Parameters
+    ----------
+    cube : numpy.ndarray or dask.array.Array
+        Shape ``(n_rows, n_columns, n_channels)``.
+    make_samples : callable
+        ``make_samples(band, top, rows, rng) -> ndarray`` with ``band`` the
+        rows ``top:...`` of the cube (halo included, float32) and ``rows`` the
+        ``slice`` of ``band`` whose pixels make samples; returns an array whose
+        first axis is those pixels in C order. ``rng`` is ``None`` when the
+        order and any randomness must be fixed (inference).
+    halo : int, default 0
+        Extra rows read above and below each band.
+    band_bytes : int, default 64 MiB
+        Approximate size of the samples of one band.
+    sample_bytes : int, optional
+        Bytes of one sample, to size the bands (default: one spectrum).
+    """
+
+    def __init__(
+        self, cube, make_samples, halo=0, band_bytes=64 * 2**20, sample_bytes=None
+    ):
+        if cube.ndim != 3:
+            raise ValueError(f"BandStream needs a 3-D cube, got shape {cube.shape}.")
+        self.cube = cube
+        self.make_samples = make_samples
+        self.halo = int(halo)
+        n_rows, n_cols, n_channels = (int(n) for n in cube.shape)
+        self.n_rows, self.n_cols = n_rows, n_cols
+        self.n_samples = n_rows * n_cols
+        sample_bytes = sample_bytes or 4 * n_channels
+        rows = band_bytes // max(1, sample_bytes * n_cols)
+        if is_dask_array(cube):
+            # Never cut a dask chunk finer than it is stored.
+            rows = max(rows, max(cube.chunks[0]))
+        self.band_rows = int(max(1, min(rows, n_rows)))
+
+    @property
+    def n_bands(self) -> int:
+        return math.ceil(self.n_rows / self.band_rows)
+
+    def bands(self, rng=None) -> Iterator[tuple[int, np.ndarray]]:
+        """Yield ``(first_row, samples)`` per band, in random order if ``rng``."""
+        order = np.arange(self.n_bands)
+        if rng is not None:
+            order = rng.permutation(order)
+        for b in order:
+            start = int(b) * self.band_rows
+            stop = min(start + self.band_rows, self.n_rows)
+            top = max(0, start - self.halo)
+            band = read_rows(self.cube, top, min(self.n_rows, stop + self.halo))
+            yield (
+                start,
+                self.make_samples(band, top, slice(start - top, stop - top), rng),
+            )
+
+    def batches(self, batch_size, rng=None) -> Iterator[np.ndarray]:
+        """Yield shuffled mini-batches of samples, band by band."""
+        for _, samples in self.bands(rng):
+            n = len(samples)
+            order = rng.permutation(n) if rng is not None else np.arange(n)
+            for lo, hi in batch_bounds(n, batch_size):
+                yield samples[order[lo:hi]]

@@ -1,5 +1,6 @@
 """Data: bundled example spectrum images and synthetic benchmark generators."""
 
+from eels_ae.data.lowdose import LowDoseSI, lowdose_spectrum_image
 from eels_ae.data.synthetic import (
     EndmemberSet,
     SyntheticSI,
@@ -11,9 +12,11 @@ from eels_ae.data.synthetic import (
 
 __all__ = [
     "EndmemberSet",
+    "LowDoseSI",
     "SyntheticSI",
     "chequerboard_abundances",
     "chequerboard_spectrum_image",
     "endmembers_k",
     "endmembers_ml",
+    "lowdose_spectrum_image",
 ]

@@ -1,7 +1,9 @@
 """scikit-learn estimators: usable on numpy/dask arrays, without HyperSpy."""
 
 from .base import UnmixingEstimator
+from .classifier import LatentClassifier
 from .daeu import DAEU
+from .denoising import DenoisingAE
 from .vca import VCA
 
-__all__ = ["DAEU", "UnmixingEstimator", "VCA"]
+__all__ = ["DAEU", "DenoisingAE", "LatentClassifier", "UnmixingEstimator", "VCA"]

@@ -19,10 +19,10 @@ TRAINING_PARAMS_DOC = """\
         Step size of the optimiser.
     optimizer : {"adam", "rmsprop"}
         The optimiser.
-    tol : float or None, default 1e-4
+    tol : float or None
         Early stopping: stop when the epoch loss has not improved by ``tol``
         for ``n_iter_no_change`` epochs. ``None`` trains all ``max_epochs``.
-    n_iter_no_change : int, default 5
+    n_iter_no_change : int
     device : {"auto", "cpu", "cuda", "cuda:N"}, default "auto"
         Where to train; ``"auto"`` picks CUDA when PyTorch sees a GPU.
     random_state : int, RandomState instance or None

@@ -24,6 +24,7 @@ import numpy as np
 
 from ..estimators import DAEU, VCA, UnmixingEstimator
 from ..estimators.base import NonFiniteDataError
+from .params import check_params
 
 __all__ = ["ALGORITHMS", "install", "make_estimator", "register_algorithm"]
 
@@ -58,14 +59,13 @@ def make_estimator(name, output_dimension, params):
         If ``output_dimension`` is missing.
     """
     cls = ALGORITHMS[name.lower()]
-    valid = sorted(set(cls().get_params()) - {"n_components"})
-    unknown = sorted(set(params) - set(valid))
-    if unknown:
-        raise TypeError(
-            f"decomposition(algorithm={name!r}) got unexpected keyword argument(s) "
-            f"{', '.join(unknown)}. Valid {cls.__name__} parameters: "
-            f"{', '.join(valid)} (and output_dimension for n_components)."
-        )
+    check_params(
+        cls,
+        params,
+        f"decomposition(algorithm={name!r})",
+        exclude={"n_components"},
+        extra=" (and output_dimension for n_components)",
+    )
     if output_dimension is None:
         raise ValueError(
             f"algorithm={name!r} needs output_dimension: the number of endmembers "

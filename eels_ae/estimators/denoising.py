@@ -1,0 +1,539 @@
+"""Denoising autoencoder for low-dose EELS spectrum images (RapidEELS, source 003)."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
+
+from ..models.denoising import RAPIDEELS_LAYERS, ConvDenoisingAE
+from ..spatial import neighbourhood_stack, window_mean
+from ..spectrum_image import as_spectrum_image, remove_power_law
+from ..streaming import BandStream
+from ..training import progress_bar, seed_sequence, torch_seeded
+from .base import NonFiniteDataError, summarize_spectra
+from .neural import TRAINING_PARAMS_DOC, NeuralEstimatorMixin
+
+__all__ = ["DenoisingAE"]
+
+_TARGETS = ("average", "self")
+_NOISES = ("auto", "poisson", "gaussian", None)
+_NORMALIZE = ("global", "spectrum")
+
+
+class DenoisingAE(NeuralEstimatorMixin, BaseEstimator):
+    __doc__ = """RapidEELS 1-D convolutional denoising autoencoder, for any energy axis.
+
+    Five stride-2 Conv1D layers (8/16/16/32/64 filters, kernels 7/7/5/5/3,
+    dropout 0.2) encode each spectrum into ``latent_dim`` numbers; a mirrored
+    transposed-convolution decoder rebuilds it. Fit it on one spectrum image,
+    then :meth:`denoise` that image or the next ones.
+
+    Parameters
+    ----------
+    latent_dim : int, default 5
+        Size of the latent space (RapidEELS: 5). It also feeds the
+        :class:`LatentClassifier`.
+    target : {"average", "self"}, default "average"
+        What the network learns to output.
+
+        - ``"self"``: self-supervised (Noise2Self): a random ``mask_fraction``
+          of the channels of each input spectrum is hidden (replaced by the
+          mean of its two neighbouring channels) and the loss is the error on
+          the hidden channels only. Noise is independent from channel to
+          channel, so the network cannot learn the noise and learns the
+          signal, with no spatial averaging: edge shifts and thickness changes
+          from pixel to pixel are kept.
+        - ``"average"``: RapidEELS' "ground truth": the mean over an
+          ``average_window`` box of pixels around each pixel (a simulated
+          lower frame rate). A large box blurs real spatial variation
+          (drift, thickness, phase boundaries) into the target; a small one
+          (the default 3 x 3) keeps it, and its remaining noise averages out
+          in training because it is independent of the input's.
+    average_window : int or (int, int), default (3, 3)
+        Box of the ``"average"`` target, in pixels along (x, y), the order of
+        HyperSpy's navigation axes. RapidEELS averaged 10 rows x 40 columns of
+        10 x 638-pixel scans, i.e. ``(40, 10)``. On a line scan only x is
+        used. Must fit in the image.
+    background_range : (float, float) or None, default None
+        Pre-edge energy window (in the units of the energy axis; channel
+        indices for arrays) of a power-law background fit (HyperSpy's
+        ``remove_background``, fast estimate). With ``target="average"`` it
+        is removed from the targets, so the network learns to remove it (as
+        in RapidEELS); with ``target="self"`` it is removed from the denoised
+        output. The output is then background-free.
+    augment_noise : {"auto", "poisson", "gaussian", None}, default "auto"
+        ``target="average"`` only: half of the training inputs are replaced by
+        new noisy draws around the averaged spectra (Poisson counts, or
+        Gaussian noise of the same variance), so the network sees more noise
+        realisations than the data hold. ``"auto"`` is ``"poisson"`` for
+        ``"average"`` and ``None`` for ``"self"`` (which must learn from the
+        data's own noise). The data must be counts for these to be right.
+    neighbourhood : int, default 3
+        Odd width of the square neighbourhood the network sees: each spectrum
+        of it is encoded and the codes are averaged with learned weights
+        before decoding. 1 is pixel by pixel, as RapidEELS and PCA (and about
+        2.5x faster to train); 3 lets the network use its neighbours.
+    normalize : {"global", "spectrum"}, default "global"
+        ``"global"`` divides all data by one number (the largest value), so
+        intensity differences between pixels (thickness) stay in the data
+        the network sees. ``"spectrum"`` divides each sample by the mean
+        count of its own spectrum: the network only sees shapes, which helps
+        when intensities vary a lot; the output is scaled back.
+    mask_fraction : float, default 0.2
+        ``target="self"``: share of channels hidden per spectrum and step.
+    dropout : float, default 0.2
+{TRAINING_PARAMS_DOC}
+    Attributes
+    ----------
+    model_ : eels_ae.models.ConvDenoisingAE
+    device_ : torch.device
+    loss_curve_ : list of float
+        Mean squared error per epoch (in the normalised units).
+    n_epochs_, best_loss_ : int, float
+    scale_ : float
+        Global normalisation (largest absolute value of the training data).
+    n_features_in_ : int
+        Energy channels.
+    energy_axis_ : dict or None
+        Offset, scale, size and units of the training energy axis (signals).
+
+    Notes
+    -----
+    Defaults, measured on :func:`eels_ae.data.lowdose_spectrum_image` (64 x
+    128 pixels, two oxidation states, 1.5 eV drift, thickness 0.6-1.3, ~15
+    counts per channel; ``benchmarks/denoise.py`` for the full comparison):
+    the mean squared error to the clean spectra was 0.22 for 3-component PCA
+    (the best PCA), 0.22 for ``target="self"``, 0.25 for a 10 x 10 average,
+    1.2 for RapidEELS' 10 x 40 average (drift and thickness blurred into
+    the target) and 0.07-0.14 for a 3 x 3 or 4 x 4 average with
+    ``neighbourhood=3``: hence those defaults. Training: RapidEELS ran 500
+    epochs at batch 512 with Adam at 1e-3 on ~150,000 spectra; on images of
+    a few thousand pixels, batches of 128 at 2e-3 give more steps per epoch.
+    The error keeps falling with training: on 32 x 64 pixels, 80 epochs
+    (without dropout) cut the edge-position error from 0.55 to 0.17 eV, so
+    the default is 50. The loss of a denoiser is small in normalised units,
+    so early stopping is off (``tol=None``); the best epoch is kept.
+    """.replace("{TRAINING_PARAMS_DOC}", TRAINING_PARAMS_DOC)
+
+    def __init__(
+        self,
+        latent_dim=5,
+        *,
+        target="average",
+        average_window=(3, 3),
+        background_range=None,
+        augment_noise="auto",
+        neighbourhood=3,
+        normalize="global",
+        mask_fraction=0.2,
+        dropout=0.2,
+        max_epochs=50,
+        batch_size=128,
+        learning_rate=2e-3,
+        optimizer="adam",
+        tol=None,
+        n_iter_no_change=5,
+        device="auto",
+        random_state=None,
+        show_progressbar=None,
+    ):
+        self.latent_dim = latent_dim
+        self.target = target
+        self.average_window = average_window
+        self.background_range = background_range
+        self.augment_noise = augment_noise
+        self.neighbourhood = neighbourhood
+        self.normalize = normalize
+        self.mask_fraction = mask_fraction
+        self.dropout = dropout
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.optimizer = optimizer
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.device = device
+        self.random_state = random_state
+        self.show_progressbar = show_progressbar
+
+    # -- fitting -------------------------------------------------------------
+    def fit(self, X, y=None):
+        """Train on a spectrum image.
+
+        Parameters
+        ----------
+        X : HyperSpy signal, or array (rows, columns, channels) / (pixels, channels)
+            Counts. Eager or lazy (dask): a lazy image is read band by band.
+        y : ignored
+
+        Returns
+        -------
+        self
+        """
+        si = as_spectrum_image(X, type(self).__name__)
+        self._check_params(si)
+        summary = self._check_values(si)
+        if summary.max_abs == 0:
+            raise ValueError("all spectra are zero: there is nothing to denoise.")
+        n_pixels = si.cube.shape[0] * si.cube.shape[1]
+        batch_size, device = self._check_training_params(n_pixels)
+        self.scale_ = float(summary.max_abs)
+        self.n_features_in_ = si.n_channels
+        self.energy_axis_ = si.energy
+        self.in_spectra_ = int(self.neighbourhood) ** 2
+        stream = self._training_stream(si)
+        loss_fn = (
+            _masked_loss(float(self.mask_fraction)) if self._self else _target_loss
+        )
+        (seed,) = seed_sequence(self.random_state, 1)
+        with torch_seeded(seed, device) as rng:
+            self.model_ = ConvDenoisingAE(
+                si.n_channels,
+                in_spectra=self.in_spectra_,
+                latent_dim=int(self.latent_dim),
+                layers=RAPIDEELS_LAYERS,
+                dropout=float(self.dropout),
+            )
+            # Typical input and output spectra from one band of samples.
+            _, first = next(stream.bands(rng))
+            target = first[:, 0] if self._self else first[:, -1]
+            self.model_.set_statistics(first[:, 0], target)
+            result = self._run_training(
+                self.model_,
+                stream,
+                loss_fn,
+                batch_size=batch_size,
+                device=device,
+                rng=rng,
+                desc="Denoising AE",
+            )
+        self.device_ = device
+        self.loss_curve_ = result.loss_curve
+        self.n_epochs_ = result.n_epochs
+        self.best_loss_ = result.best_loss
+        return self
+
+    @property
+    def _self(self):
+        return self.target == "self"
+
+    @property
+    def _noise(self):
+        if self.augment_noise == "auto":
+            return None if self._self else "poisson"
+        return self.augment_noise
+
+    def _window(self, si):
+        """``average_window`` as (rows, columns); a line scan uses x only."""
+        w = self.average_window
+        x, y = (w, w) if isinstance(w, numbers.Integral) else (tuple(w) + (1,))[:2]
+        if si.cube.shape[0] == 1:
+            y = 1
+        return int(y), int(x)
+
+    def _check_params(self, si):
+        name = type(self).__name__
+        if self.target not in _TARGETS:
+            raise ValueError(
+                f"target={self.target!r} is not known: use 'self' or 'average'."
+            )
+        if self.augment_noise not in _NOISES:
+            raise ValueError(
+                f"augment_noise={self.augment_noise!r} is not known: use 'auto', "
+                "'poisson', 'gaussian' or None."
+            )
+        if self._self and self.augment_noise not in ("auto", None):
+            raise ValueError(
+                "augment_noise works with target='average' only: the self-supervised "
+                "target learns from the data's own noise; use augment_noise=None."
+            )
+        if self.normalize not in _NORMALIZE:
+            raise ValueError(
+                f"normalize={self.normalize!r} is not known: use 'global' or "
+                "'spectrum'."
+            )
+        n = self.neighbourhood
+        if not isinstance(n, numbers.Integral) or n < 1 or n % 2 == 0:
+            raise ValueError(
+                f"neighbourhood must be an odd positive integer, got {n!r}."
+            )
+        rows, cols = si.cube.shape[:2]
+        if n > cols or (rows > 1 and n > rows):
+            raise ValueError(
+                f"neighbourhood={n} is larger than the image ({cols} x {rows} pixels)."
+            )
+        if not isinstance(self.latent_dim, numbers.Integral) or self.latent_dim < 1:
+            raise ValueError(
+                f"latent_dim must be a positive integer, got {self.latent_dim!r}."
+            )
+        if not 0 < self.mask_fraction < 1:
+            raise ValueError(
+                f"mask_fraction must be in (0, 1), got {self.mask_fraction!r}."
+            )
+        if not 0 <= self.dropout < 1:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}.")
+        if si.n_channels < 8:
+            raise ValueError(
+                f"{name} needs at least 8 energy channels, got {si.n_channels}."
+            )
+        if not self._self:
+            w = self.average_window
+            parts = (w,) if isinstance(w, numbers.Integral) else tuple(w)
+            if not parts or any(
+                not isinstance(p, numbers.Integral) or p < 1 for p in parts
+            ):
+                raise ValueError(
+                    f"average_window must be a positive int or (x, y) ints, got {w!r}."
+                )
+            wr, wc = self._window(si)
+            if wr > rows or wc > cols:
+                raise ValueError(
+                    f"average_window={w!r} (x, y) is larger than the image ({cols} x "
+                    f"{rows} pixels, x by y): use a window that fits, for example "
+                    f"({min(wc, cols)}, {min(wr, rows)})."
+                )
+        if self.background_range is not None:
+            self._check_background_range(si)
+
+    def _check_background_range(self, si):
+        br = self.background_range
+        try:
+            lo, hi = (float(v) for v in br)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"background_range must be (start, end) energies, got {br!r}."
+            ) from None
+        e = si.energy or {"offset": 0.0, "scale": 1.0, "units": "channels"}
+        first = e["offset"]
+        last = e["offset"] + e["scale"] * (si.n_channels - 1)
+        if not (first <= lo < hi <= last):
+            raise ValueError(
+                f"background_range=({lo:g}, {hi:g}) is outside the energy axis "
+                f"({first:g} to {last:g} {e['units']}) or empty: give a pre-edge "
+                "window inside the axis."
+            )
+        if (hi - lo) / e["scale"] < 3:
+            raise ValueError(
+                f"background_range=({lo:g}, {hi:g}) spans fewer than 3 channels: "
+                "a power-law fit needs a wider pre-edge window."
+            )
+
+    def _check_values(self, si):
+        C = si.n_channels
+        flat = si.cube.reshape(-1, C)
+        summary = summarize_spectra(flat)
+        if summary.n_nonfinite:
+            cols = si.cube.shape[1]
+
+            def where(p):
+                return f"pixel (x={p % cols}, y={p // cols})"
+
+            err = NonFiniteDataError(summary)
+            err.args = (summary.nonfinite_message(where),)
+            raise err
+        return summary
+
+    # -- samples ---------------------------------------------------------------
+    def _halo(self, si, training):
+        h = int(self.neighbourhood) // 2
+        if training and not self._self:
+            h += self._window(si)[0] // 2
+        return h
+
+    def _training_stream(self, si):
+        """Band stream of samples ``(pixels, in_spectra [+ 1 target], channels)``."""
+        n = int(self.neighbourhood)
+        window = None if self._self else self._window(si)
+        noise, energy, br = self._noise, si.energy, self.background_range
+
+        def make_samples(band, top, rows, rng):
+            h = n // 2
+            ctx = neighbourhood_stack(band, n, rows)
+            if window is None:
+                return self._normalise(ctx)
+            mean = window_mean(band, window)
+            target = mean[rows]
+            if br is not None:
+                target = remove_power_law(target, energy, br)
+            if noise is not None and rng is not None:
+                # New noisy draws around the averaged spectra (neighbours too).
+                lo, hi = max(0, rows.start - h), min(len(band), rows.stop + h)
+                m = np.clip(mean[lo:hi], 0, None)
+                if noise == "poisson":
+                    drawn = rng.poisson(m).astype(np.float32)
+                else:
+                    drawn = (m + np.sqrt(m) * rng.standard_normal(m.shape)).astype(
+                        np.float32
+                    )
+                inner = slice(rows.start - lo, rows.stop - lo)
+                aug = neighbourhood_stack(drawn, n, inner)
+                pick = rng.random(len(ctx)) < 0.5
+                ctx[pick] = aug[pick]
+            C = ctx.shape[-1]
+            samples = np.concatenate([ctx, target.reshape(-1, 1, C)], axis=1)
+            return self._normalise(samples)
+
+        per_sample = 4 * si.n_channels * (n * n + (0 if self._self else 1))
+        return BandStream(
+            si.cube, make_samples, halo=self._halo(si, True), sample_bytes=per_sample
+        )
+
+    def _normalise(self, samples, return_norm=False):
+        """Divide samples (in place) by the global scale or their own mean count."""
+        if self.normalize == "global":
+            norm = np.full(len(samples), self.scale_, dtype=np.float32)
+        else:
+            norm = samples[:, 0].mean(axis=1)
+            norm = np.maximum(norm, 1e-6 * self.scale_).astype(np.float32)
+        samples /= norm[:, None, None]
+        return (samples, norm) if return_norm else samples
+
+    # -- applying ----------------------------------------------------------
+    def _check_input_axes(self, si):
+        check_is_fitted(self, "model_")
+        if si.n_channels != self.n_features_in_:
+            raise ValueError(
+                f"the data have {si.n_channels} energy channels, but the model was "
+                f"trained on {self.n_features_in_}: crop or rebin them to the "
+                "training energy axis."
+            )
+        a, b = si.energy, self.energy_axis_
+        if a is not None and b is not None:
+            if abs(a["scale"] - b["scale"]) > 1e-6 * abs(b["scale"]) or abs(
+                a["offset"] - b["offset"]
+            ) > 0.5 * abs(b["scale"]):
+                raise ValueError(
+                    "the energy axis does not match the training one: "
+                    f"offset {a['offset']:g} vs {b['offset']:g}, scale {a['scale']:g} "
+                    f"vs {b['scale']:g} {b['units']}. Align the spectra (e.g. "
+                    "s.align_zero_loss_peak or crop/interpolate to the training axis)."
+                )
+
+    def _predict(self, ctx, fn):
+        """``fn`` over batches of samples ``ctx`` (already normalised), as numpy."""
+        out = []
+        with torch.no_grad():
+            for lo in range(0, len(ctx), 4096):
+                x = torch.from_numpy(np.ascontiguousarray(ctx[lo : lo + 4096]))
+                out.append(fn(x.to(self.device_)).cpu().numpy())
+        return np.concatenate(out, axis=0) if out else np.zeros((0,), np.float32)
+
+    def _denoise_band(self, band, rows=slice(None)):
+        """Denoised spectra ``(pixels, channels)`` of the rows ``rows`` of ``band``."""
+        ctx = neighbourhood_stack(
+            np.asarray(band, dtype=np.float32), int(self.neighbourhood), rows
+        )
+        ctx = np.array(ctx, dtype=np.float32)  # our copy, normalised in place
+        ctx, norm = self._normalise(ctx, return_norm=True)
+        out = self._predict(ctx, self.model_) * norm[:, None]
+        if self._self and self.background_range is not None:
+            out = remove_power_law(out, self.energy_axis_, self.background_range)
+        return out
+
+    def denoise(self, X):
+        """Denoise a spectrum image with the trained network.
+
+        Parameters
+        ----------
+        X : HyperSpy signal or array
+            Same energy channels (and axis) as the training data.
+
+        Returns
+        -------
+        Same kind as ``X``
+            A new signal (same class, axes and metadata; lazy if ``X`` is
+            lazy, computed chunk by chunk) or an array of the same shape.
+            ``X`` is not modified.
+        """
+        si = as_spectrum_image(X, "denoise")
+        self._check_input_axes(si)
+        self.model_.eval()
+        h = int(self.neighbourhood) // 2
+        if si.lazy:
+            out = self._denoise_lazy(si.cube, h)
+        else:
+            self._check_values(si)
+            stream = BandStream(
+                si.cube, lambda band, top, rows, rng: (band, rows), halo=h
+            )
+            out = np.empty(si.cube.shape, dtype=np.float32)
+            bar = progress_bar(stream.n_bands, "Denoising", self.show_progressbar)
+            with bar:
+                for start, (band, rows) in stream.bands():
+                    n_rows = rows.stop - rows.start
+                    out[start : start + n_rows] = self._denoise_band(
+                        band, rows
+                    ).reshape(n_rows, *si.cube.shape[1:])
+                    bar.update(1)
+        title = None
+        if si.signal is not None:
+            title = f"{si.signal.metadata.General.title} (denoised)".strip()
+        return si.like_input(out, title=title)
+
+    def _denoise_lazy(self, cube, h):
+        import dask.array as da
+
+        cube = cube.rechunk({2: -1})
+
+        def block_fn(block):
+            return self._denoise_band(block).reshape(block.shape)
+
+        if h == 0:
+            return cube.map_blocks(block_fn, dtype=np.float32)
+        return da.map_overlap(
+            block_fn,
+            cube,
+            depth={0: h, 1: h, 2: 0},
+            boundary={0: "nearest", 1: "nearest", 2: "none"},
+            dtype=np.float32,
+        )
+
+    def transform(self, X):
+        """Latent codes of every pixel, ``(n_pixels, latent_dim)`` (C order)."""
+        si = as_spectrum_image(X, "transform")
+        self._check_input_axes(si)
+        self.model_.eval()
+        h = int(self.neighbourhood) // 2
+        stream = BandStream(si.cube, lambda band, top, rows, rng: (band, rows), halo=h)
+        codes = []
+        for _, (band, rows) in stream.bands():
+            ctx = np.array(neighbourhood_stack(band, int(self.neighbourhood), rows))
+            codes.append(self._predict(self._normalise(ctx), self.model_.encode))
+        return np.concatenate(codes, axis=0).astype(np.float64)
+
+    def inverse_transform(self, Z):
+        """Spectra decoded from latent codes ``Z``, ``(n, n_channels)``.
+
+        In data units for ``normalize="global"``; relative (mean 1 for a
+        typical spectrum) for ``normalize="spectrum"``.
+        """
+        check_is_fitted(self, "model_")
+        Z = np.asarray(Z, dtype=np.float32).reshape(-1, int(self.latent_dim))
+        out = self._predict(Z, self.model_.decode)
+        return out * (self.scale_ if self.normalize == "global" else 1.0)
+
+
+def _target_loss(model, x):
+    """MSE between the output and the target stacked last."""
+    return torch.mean((model(x[:, :-1]) - x[:, -1]) ** 2)
+
+
+def _masked_loss(fraction):
+    """Noise2Self loss: error on randomly hidden channels of the pixel's spectrum."""
+
+    def loss(model, x):
+        centre = x[:, 0]
+        mask = torch.rand(centre.shape, device=x.device) < fraction
+        # Hidden channels get the mean of their neighbours: never their own value.
+        left = torch.cat([centre[:, 1:2], centre[:, :-1]], dim=1)
+        right = torch.cat([centre[:, 1:], centre[:, -2:-1]], dim=1)
+        x_in = x.clone()
+        x_in[:, 0] = torch.where(mask, 0.5 * (left + right), centre)
+        err = (model(x_in) - centre) ** 2
+        return (err * mask).sum() / mask.sum().clamp(min=1)
+
+    return loss

@@ -1,0 +1,153 @@
+"""The RapidEELS 1-D convolutional denoising autoencoder (source 003)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from .layers import ByteDropout
+
+__all__ = ["ConvDenoisingAE", "conv_lengths"]
+
+#: RapidEELS encoder: (filters, kernel) of the five stride-2 Conv1D layers.
+RAPIDEELS_LAYERS = ((8, 7), (16, 7), (16, 5), (32, 5), (64, 3))
+
+
+#: Negative slope of the activations. RapidEELS used ReLU; with ReLU, a few
+#: large early steps could kill every unit of a layer and leave the network
+#: predicting one mean spectrum for ever (seen with 3 x 3 neighbourhoods).
+LEAK = 0.01
+
+
+def conv_lengths(n_channels, n_layers):
+    """Signal length after each stride-2 "same" convolution: ceil(L / 2)."""
+    lengths = [int(n_channels)]
+    for _ in range(n_layers):
+        lengths.append((lengths[-1] + 1) // 2)
+    return lengths
+
+
+class ConvDenoisingAE(nn.Module):
+    """Conv1D encoder -> small latent space -> mirrored transposed-conv decoder.
+
+    Parameters
+    ----------
+    n_channels : int
+        Energy channels of a spectrum (any number; RapidEELS used 240).
+    in_spectra : int, default 1
+        Spectra per sample: 1, or the pixels of a spatial neighbourhood (the
+        centre first). Each is encoded by the same encoder and their latent
+        codes are averaged with learned weights (softmax over the
+        neighbourhood, starting uniform) before decoding: the neighbours
+        lower the noise of the code, while the decoder still makes one
+        spectrum.
+    latent_dim : int, default 5
+    layers : sequence of (filters, kernel), default RapidEELS
+    dropout : float, default 0.2
+        After each encoder layer but the last, as in RapidEELS
+        (:class:`~eels_ae.models.layers.ByteDropout`: the same element-wise
+        dropout, drawn four times faster).
+
+    Notes
+    -----
+    Input ``(batch, in_spectra, n_channels)``, output ``(batch, n_channels)``.
+    Stacking the neighbours as input channels of the first convolution
+    instead trained worse than the pixel alone (its 8 filters must both
+    average and detect features); pooling the codes does not have that
+    problem.
+    Stride-2 convolutions with padding ``kernel // 2`` halve the length
+    (rounding up), as Keras' ``padding="same"``; the decoder asks each
+    transposed convolution for the exact length of the mirrored encoder layer,
+    so any number of channels works.
+    """
+
+    def __init__(
+        self,
+        n_channels,
+        in_spectra=1,
+        latent_dim=5,
+        layers=RAPIDEELS_LAYERS,
+        dropout=0.2,
+    ):
+        super().__init__()
+        layers = [(int(f), int(k)) for f, k in layers]
+        self.n_channels = int(n_channels)
+        self.lengths = conv_lengths(n_channels, len(layers))
+        self.in_spectra = int(in_spectra)
+        self.pool_logits = nn.Parameter(torch.zeros(self.in_spectra))
+        enc = []
+        prev = 1
+        for i, (filters, kernel) in enumerate(layers):
+            enc.append(nn.Conv1d(prev, filters, kernel, stride=2, padding=kernel // 2))
+            enc.append(nn.LeakyReLU(LEAK))
+            if i < len(layers) - 1 and dropout:
+                enc.append(ByteDropout(dropout))
+            prev = filters
+        self.encoder = nn.Sequential(*enc)
+        flat = prev * self.lengths[-1]
+        self.to_latent = nn.Linear(flat, latent_dim)
+        self.from_latent = nn.Linear(latent_dim, flat)
+        self._bottom = (prev, self.lengths[-1])
+        # Mirror: transposed convolutions back up, same filters and kernels.
+        self.decoder = nn.ModuleList()
+        widths = [f for f, _ in layers][::-1]
+        kernels = [k for _, k in layers][::-1]
+        ins = [prev] + widths[:-1]
+        for filters_in, filters_out, kernel in zip(ins, widths, kernels, strict=True):
+            self.decoder.append(
+                nn.ConvTranspose1d(
+                    filters_in, filters_out, kernel, stride=2, padding=kernel // 2
+                )
+            )
+        self.output = nn.ConvTranspose1d(
+            widths[-1], 1, layers[0][1], padding=layers[0][1] // 2
+        )
+        # The network works on standardised deviations from typical spectra:
+        # on raw low-dose counts the interesting variations are a few % of
+        # the signal, and training sat for many epochs on the "mean spectrum"
+        # plateau (measured with 3 x 3 neighbourhoods) before it found them.
+        for name in ("input_mean", "output_mean"):
+            self.register_buffer(name, torch.zeros(self.n_channels))
+        for name in ("input_std", "output_std"):
+            self.register_buffer(name, torch.ones(self.n_channels))
+
+    @torch.no_grad()
+    def set_statistics(self, inputs, outputs):
+        """Standardise with the per-channel mean and std of typical samples.
+
+        Parameters
+        ----------
+        inputs : array-like, shape (n, n_channels)
+            Typical input spectra (already normalised as the model sees them).
+        outputs : array-like, shape (n, n_channels)
+            Typical targets.
+        """
+        for prefix, data in (("input", inputs), ("output", outputs)):
+            data = torch.as_tensor(data, dtype=torch.float32)
+            mean, std = data.mean(dim=0), data.std(dim=0)
+            # Channels that barely vary keep a floor: no division by ~0.
+            std = torch.clamp(std, min=1e-3 * float(std.max()) + 1e-12)
+            getattr(self, f"{prefix}_mean").copy_(mean)
+            getattr(self, f"{prefix}_std").copy_(std)
+
+    def encode(self, x):
+        """Latent codes ``(batch, latent_dim)`` of input ``(batch, in_spectra, C)``."""
+        b, k, c = x.shape
+        h = self.encoder(((x - self.input_mean) / self.input_std).reshape(b * k, 1, c))
+        z = self.to_latent(h.flatten(1))
+        if k == 1:
+            return z
+        weights = torch.softmax(self.pool_logits, dim=0)
+        return torch.einsum("bkl,k->bl", z.view(b, k, -1), weights)
+
+    def decode(self, z):
+        """Spectra ``(batch, n_channels)`` from latent codes."""
+        h = F.leaky_relu(self.from_latent(z), LEAK).view(-1, *self._bottom)
+        targets = self.lengths[-2::-1]
+        for layer, length in zip(self.decoder, targets, strict=True):
+            h = F.leaky_relu(layer(h, output_size=[length]), LEAK)
+        return self.output(h).squeeze(1) * self.output_std + self.output_mean
+
+    def forward(self, x):
+        return self.decode(self.encode(x))
