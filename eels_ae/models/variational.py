@@ -88,7 +88,7 @@ def poisson_nll(rate, counts):
     return (rate - counts * torch.log(rate)).flatten(1).sum(dim=1)
 
 
-def estimate_noise_variance(data, axis=-1, floor=1e-3):
+def estimate_noise_variance(data, axis=-1, floor=1e-4):
     """Noise variance of data whose signal is smooth along ``axis``.
 
     Robust (median absolute deviation) estimate from second differences
@@ -103,7 +103,7 @@ def estimate_noise_variance(data, axis=-1, floor=1e-3):
     axis : int, default -1
         Axis along which the signal is smooth (the energy axis of spectra,
         a spatial axis of maps).
-    floor : float, default 1e-3
+    floor : float, default 1e-4
         The estimate is at least ``floor`` times the variance of the data,
         so that noiseless (synthetic) data do not give a variance of zero
         and an unbounded likelihood.
