@@ -76,6 +76,9 @@ ANCHOR = (
 #: AE configurations: label -> DenoisingAE parameters (all given explicitly,
 #: so the rows do not depend on the estimator's defaults).
 AE_CONFIGS = {
+    "AE default (avg 3x3, 3x3 nbhd)": dict(
+        target="average", average_window=(3, 3), neighbourhood=3
+    ),
     "AE self": dict(target="self", neighbourhood=1),
     "AE self, 3x3 nbhd": dict(target="self", neighbourhood=3),
     "AE avg 10x10": dict(target="average", average_window=(10, 10), neighbourhood=1),
@@ -185,6 +188,8 @@ def methods(s, si, args, seed):
             label = f"PCA-{k}" + (" (Poisson norm.)" if poisson else "")
             out[label] = ("PCA", lambda k=k, p=poisson: pca_model(s, k, p))
     for label, params in AE_CONFIGS.items():
+        if args.configs and not any(c in label for c in args.configs):
+            continue
         out[label] = ("AE", lambda p=params: ae(s, p, args, seed))
     return out
 
@@ -638,6 +643,11 @@ def main(argv=None):
     )
     p.add_argument(
         "--no-background", action="store_true", help="skip the background case"
+    )
+    p.add_argument(
+        "--configs",
+        nargs="+",
+        help="only the AE rows whose label contains one of these strings",
     )
     p.add_argument("--throughput", action="store_true")
     p.add_argument("--throughput-epochs", type=int, default=3)

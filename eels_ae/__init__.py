@@ -14,7 +14,7 @@ arrays without HyperSpy, with the scikit-learn API.
 """
 
 from . import data, metrics
-from .estimators import DAEU, VCA, DenoisingAE, LatentClassifier
+from .estimators import DAEU, RVAE, VAE, VCA, DenoisingAE, LatentClassifier
 from .hyperspy_glue import ALGORITHMS, install, register_algorithm
 
 __version__ = "0.1.0"
@@ -24,6 +24,8 @@ __all__ = [
     "DAEU",
     "DenoisingAE",
     "LatentClassifier",
+    "RVAE",
+    "VAE",
     "VCA",
     "data",
     "metrics",

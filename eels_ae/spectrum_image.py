@@ -15,7 +15,12 @@ import numpy as np
 
 from .streaming import is_dask_array
 
-__all__ = ["SpectrumImage", "as_spectrum_image", "remove_power_law"]
+__all__ = [
+    "SpectrumImage",
+    "as_spectrum_image",
+    "check_energy_axis",
+    "remove_power_law",
+]
 
 
 @dataclass
@@ -134,6 +139,30 @@ def as_spectrum_image(X, name="this method"):
             f"(pixels, channels), got an array of shape {X.shape}."
         )
     return SpectrumImage(cube=cube, signal=None, shape=tuple(X.shape), energy=None)
+
+
+def check_energy_axis(got, trained):
+    """Raise if an energy axis differs from the one a model was trained on.
+
+    Parameters
+    ----------
+    got, trained : dict or None
+        ``offset``, ``scale`` and ``units`` (as in
+        :attr:`SpectrumImage.energy`); ``None`` (arrays) is not checked.
+    """
+    if got is None or trained is None:
+        return
+    scale = abs(trained["scale"])
+    if (
+        abs(got["scale"] - trained["scale"]) > 1e-6 * scale
+        or abs(got["offset"] - trained["offset"]) > 0.5 * scale
+    ):
+        raise ValueError(
+            "the energy axis does not match the training one: offset "
+            f"{got['offset']:g} vs {trained['offset']:g}, scale {got['scale']:g} vs "
+            f"{trained['scale']:g} {trained['units']}. Align the spectra (e.g. "
+            "s.align_zero_loss_peak, or crop/interpolate to the training axis)."
+        )
 
 
 def remove_power_law(band, energy, background_range):

@@ -178,10 +178,21 @@ class BandStream:
         Approximate size of the samples of one band.
     sample_bytes : int, optional
         Bytes of one sample, to size the bands (default: one spectrum).
+    band_rows : int, optional
+        Rows per band, overriding the size from ``band_bytes`` and the dask
+        chunks: for samples much larger than the cube's rows (e.g. image
+        patches), where reading a dask chunk once per band costs less than
+        holding the samples of a whole chunk.
     """
 
     def __init__(
-        self, cube, make_samples, halo=0, band_bytes=64 * 2**20, sample_bytes=None
+        self,
+        cube,
+        make_samples,
+        halo=0,
+        band_bytes=64 * 2**20,
+        sample_bytes=None,
+        band_rows=None,
     ):
         if cube.ndim != 3:
             raise ValueError(f"BandStream needs a 3-D cube, got shape {cube.shape}.")
@@ -193,7 +204,9 @@ class BandStream:
         self.n_samples = n_rows * n_cols
         sample_bytes = sample_bytes or 4 * n_channels
         rows = band_bytes // max(1, sample_bytes * n_cols)
-        if is_dask_array(cube):
+        if band_rows is not None:
+            rows = band_rows
+        elif is_dask_array(cube):
             # Never cut a dask chunk finer than it is stored.
             rows = max(rows, max(cube.chunks[0]))
         self.band_rows = int(max(1, min(rows, n_rows)))

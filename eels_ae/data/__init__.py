@@ -1,6 +1,7 @@
 """Data: bundled example spectrum images and synthetic benchmark generators."""
 
 from eels_ae.data.lowdose import LowDoseSI, lowdose_spectrum_image
+from eels_ae.data.motifs import MotifImage, motif_maps
 from eels_ae.data.synthetic import (
     EndmemberSet,
     SyntheticSI,
@@ -9,14 +10,19 @@ from eels_ae.data.synthetic import (
     endmembers_k,
     endmembers_ml,
 )
+from eels_ae.data.variation import VariationSI, edge_variation_spectrum_image
 
 __all__ = [
     "EndmemberSet",
     "LowDoseSI",
+    "MotifImage",
     "SyntheticSI",
+    "VariationSI",
     "chequerboard_abundances",
     "chequerboard_spectrum_image",
+    "edge_variation_spectrum_image",
     "endmembers_k",
     "endmembers_ml",
     "lowdose_spectrum_image",
+    "motif_maps",
 ]

@@ -4,6 +4,16 @@ from .base import UnmixingEstimator
 from .classifier import LatentClassifier
 from .daeu import DAEU
 from .denoising import DenoisingAE
+from .rvae import RVAE
+from .vae import VAE
 from .vca import VCA
 
-__all__ = ["DAEU", "DenoisingAE", "LatentClassifier", "UnmixingEstimator", "VCA"]
+__all__ = [
+    "DAEU",
+    "DenoisingAE",
+    "LatentClassifier",
+    "RVAE",
+    "UnmixingEstimator",
+    "VAE",
+    "VCA",
+]

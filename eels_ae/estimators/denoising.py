@@ -11,7 +11,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..models.denoising import RAPIDEELS_LAYERS, ConvDenoisingAE
 from ..spatial import neighbourhood_stack, window_mean
-from ..spectrum_image import as_spectrum_image, remove_power_law
+from ..spectrum_image import as_spectrum_image, check_energy_axis, remove_power_law
 from ..streaming import BandStream
 from ..training import progress_bar, seed_sequence, torch_seeded
 from .base import NonFiniteDataError, summarize_spectra
@@ -401,17 +401,7 @@ class DenoisingAE(NeuralEstimatorMixin, BaseEstimator):
                 f"trained on {self.n_features_in_}: crop or rebin them to the "
                 "training energy axis."
             )
-        a, b = si.energy, self.energy_axis_
-        if a is not None and b is not None:
-            if abs(a["scale"] - b["scale"]) > 1e-6 * abs(b["scale"]) or abs(
-                a["offset"] - b["offset"]
-            ) > 0.5 * abs(b["scale"]):
-                raise ValueError(
-                    "the energy axis does not match the training one: "
-                    f"offset {a['offset']:g} vs {b['offset']:g}, scale {a['scale']:g} "
-                    f"vs {b['scale']:g} {b['units']}. Align the spectra (e.g. "
-                    "s.align_zero_loss_peak or crop/interpolate to the training axis)."
-                )
+        check_energy_axis(si.energy, self.energy_axis_)
 
     def _predict(self, ctx, fn):
         """``fn`` over batches of samples ``ctx`` (already normalised), as numpy."""

@@ -3,16 +3,24 @@ the methods eels_ae adds to 1-D signals (``s.denoise_ae``)."""
 
 from . import decomposition, signal_methods
 from .decomposition import ALGORITHMS, make_estimator, register_algorithm
+from .rvae_method import rvae
+from .rvae_results import RVAEResult
 from .signal_methods import SIGNAL_METHODS, denoise_ae
+from .vae_method import vae
+from .vae_results import VAEResult
 
 __all__ = [
     "ALGORITHMS",
+    "RVAEResult",
     "SIGNAL_METHODS",
+    "VAEResult",
     "denoise_ae",
     "install",
     "make_estimator",
     "register_algorithm",
+    "rvae",
     "uninstall",
+    "vae",
 ]
 
 

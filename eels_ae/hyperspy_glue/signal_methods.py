@@ -8,7 +8,9 @@ they are called on.
 from __future__ import annotations
 
 from ..estimators import DenoisingAE
-from .params import check_params
+from .params import fitted_model
+from .rvae_method import rvae
+from .vae_method import vae
 
 __all__ = ["SIGNAL_METHODS", "denoise_ae", "install_methods", "uninstall_methods"]
 
@@ -46,27 +48,13 @@ def denoise_ae(self, model=None, return_model=False, **params):
     ...                          random_state=0, return_model=True)
     >>> s2d = s2.denoise_ae(model=model)   # the next acquisition, no training
     """
-    if model is None:
-        check_params(DenoisingAE, params, "s.denoise_ae()")
-        model = DenoisingAE(**params).fit(self)
-    else:
-        if not isinstance(model, DenoisingAE):
-            raise TypeError(
-                f"model must be an eels_ae.DenoisingAE, got {type(model).__name__}."
-            )
-        if params:
-            raise TypeError(
-                "s.denoise_ae(model=...) applies a model as it is: set "
-                f"{', '.join(sorted(params))} on the model (model.set_params) instead."
-            )
-        if not hasattr(model, "model_"):
-            model.fit(self)
+    model = fitted_model(DenoisingAE, model, params, "s.denoise_ae()", self)
     out = model.denoise(self)
     return (out, model) if return_model else out
 
 
 #: Name -> function of every method eels_ae adds to ``Signal1D``.
-SIGNAL_METHODS = {"denoise_ae": denoise_ae}
+SIGNAL_METHODS = {"rvae": rvae, "vae": vae, "denoise_ae": denoise_ae}
 
 
 def install_methods():

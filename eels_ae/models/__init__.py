@@ -2,5 +2,13 @@
 
 from .daeu import DAEUNet, spectral_angle_loss
 from .denoising import ConvDenoisingAE
+from .rvae import RotationalVAE
+from .vae import SpectrumVAE
 
-__all__ = ["ConvDenoisingAE", "DAEUNet", "spectral_angle_loss"]
+__all__ = [
+    "ConvDenoisingAE",
+    "DAEUNet",
+    "RotationalVAE",
+    "SpectrumVAE",
+    "spectral_angle_loss",
+]

@@ -1,0 +1,445 @@
+"""Variational autoencoder over spectra (source 000, the "1D VAE")."""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from ..models.vae import DEFAULT_HIDDEN, SpectrumVAE
+from ..models.variational import (
+    estimate_noise_variance,
+    gaussian_kl,
+    gaussian_nll,
+    poisson_nll,
+)
+from ..spectrum_image import check_energy_axis
+from ..streaming import DEFAULT_BLOCK_BYTES, RowStream, is_dask_array
+from ..training import seed_sequence, torch_seeded
+from ..training.engine import predict_in_batches
+from .base import NonFiniteDataError, as_2d_array, summarize_spectra
+from .neural import TRAINING_PARAMS_DOC, NeuralEstimatorMixin
+
+__all__ = ["VAE"]
+
+_LIKELIHOODS = ("gaussian", "poisson")
+_NORMALIZE = ("global", "spectrum")
+#: Spectra drawn to estimate the noise, the mean spectrum and latent usage.
+_SAMPLE_ROWS = 5000
+#: A latent whose means spread less than this many posterior sds is unused.
+_COLLAPSE_RATIO = 1.0
+
+
+class VAE(NeuralEstimatorMixin, TransformerMixin, BaseEstimator):
+    __doc__ = f"""Variational autoencoder that encodes each spectrum into a few latents.
+
+    A fully connected encoder maps every spectrum to a Gaussian posterior
+    (mean and sd) over ``latent_dim`` latent variables; a decoder maps latent
+    values back to spectra (:class:`eels_ae.models.SpectrumVAE`). The latent
+    means are continuous coordinates of the spectra's factors of variation
+    (edge shifts, intensities, plasmon energies): their maps are the VAE's
+    result (source 000, Roccapriore et al., "1D VAE"). Spectra are treated
+    independently, as in PCA or NMF.
+
+    Parameters
+    ----------
+    latent_dim : int, default 2
+        Number of latent variables. Two can be drawn as a plane; unneeded
+        ones collapse to the prior (see ``latent_spread_``).
+    hidden : sequence of int, default (256, 128)
+        Widths of the encoder's hidden layers (the decoder mirrors them).
+    likelihood : {{"gaussian", "poisson"}}, default "gaussian"
+        How the reconstruction is scored against the data.
+
+        - ``"gaussian"``: squared error divided by the data's noise variance
+          (``noise_var``, estimated from the data by default). Works on any
+          data: background-subtracted, gain-normalised, negative values.
+        - ``"poisson"``: the data are counts (electrons); the decoder
+          predicts a positive rate per channel. Best for raw, low-count
+          spectra, whose noise grows with the signal.
+
+        The likelihood must be scaled to the data's real noise: with a
+        unit-variance Gaussian (a plain MSE) on data scaled to [0, 1] the
+        reconstruction term is thousands of times too weak against the KL
+        term and every latent collapses onto the prior.
+    noise_var : float or None, default None
+        Gaussian noise variance of one channel, in data units. ``None``
+        estimates it from the data (robust MAD of second differences along
+        the energy axis, :func:`eels_ae.models.variational.estimate_noise_variance`),
+        an average over channels and spectra.
+    normalize : {{"global", "spectrum"}}, default "global"
+        What the network sees. ``"global"`` divides all data by one number
+        (the largest absolute value): intensity differences between pixels
+        (thickness, concentration) stay in the data and are encoded.
+        ``"spectrum"`` divides each spectrum by its own mean before encoding
+        and scales the decoded shape back by it: the latents then describe
+        the spectral *shape* only (edge positions, fine structure) and not
+        the overall intensity. Either way the likelihood compares
+        reconstructions with the data in data units.
+    beta : float, default 1.0
+        Weight of the KL term (beta-VAE). Above 1 pushes towards
+        disentangled but blurrier latents; below 1 towards a plain
+        autoencoder.
+{TRAINING_PARAMS_DOC}
+    Attributes
+    ----------
+    model_ : eels_ae.models.SpectrumVAE
+    device_ : torch.device
+    noise_var_ : float or None
+        Gaussian noise variance per channel (data units) the likelihood used;
+        ``None`` for ``likelihood="poisson"``.
+    scale_ : float
+        Global normalisation (largest absolute value of the training data).
+    latent_spread_ : numpy.ndarray, shape (latent_dim,)
+        Spread (sd) of each latent's posterior means across spectra divided
+        by its mean posterior sd, on a sample of the training data. Much
+        larger than 1: the latent is used; about 1 or smaller: it collapsed
+        onto the prior (a warning says so).
+    loss_curve_ : list of float
+        Negative ELBO per spectrum (up to a constant) of each epoch.
+    n_epochs_, best_loss_ : int, float
+    n_features_in_ : int
+        Energy channels.
+    energy_axis_ : dict or None
+        Offset, scale, size and units of the training energy axis (signals).
+
+    Notes
+    -----
+    Defaults: batches of 64 spectra and Adam at 1e-3 give a few dozen steps
+    per epoch on a spectrum image of a few thousand pixels; 100 epochs with
+    early stopping (10 epochs without improvement) are enough for two
+    latents. Training is reproducible on the CPU for a given
+    ``random_state``; an eager and a lazy signal holding the same values
+    give the same model (see :mod:`eels_ae.streaming`).
+
+    Examples
+    --------
+    >>> from eels_ae import VAE
+    >>> vae = VAE(latent_dim=2, random_state=0).fit(X)     # X: (n, channels)
+    >>> z, z_sd = vae.transform(X, return_std=True)
+    >>> X_hat = vae.reconstruct(X)
+    """
+
+    def __init__(
+        self,
+        latent_dim=2,
+        hidden=DEFAULT_HIDDEN,
+        likelihood="gaussian",
+        noise_var=None,
+        normalize="global",
+        beta=1.0,
+        max_epochs=100,
+        batch_size=64,
+        learning_rate=1e-3,
+        optimizer="adam",
+        tol=1e-4,
+        n_iter_no_change=10,
+        device="auto",
+        random_state=None,
+        show_progressbar=None,
+    ):
+        self.latent_dim = latent_dim
+        self.hidden = hidden
+        self.likelihood = likelihood
+        self.noise_var = noise_var
+        self.normalize = normalize
+        self.beta = beta
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.optimizer = optimizer
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.device = device
+        self.random_state = random_state
+        self.show_progressbar = show_progressbar
+
+    # -- fitting ---------------------------------------------------------------
+    def fit(self, X, y=None):
+        """Train the VAE on spectra ``X``.
+
+        Parameters
+        ----------
+        X : array-like, dask array or HyperSpy signal
+            Spectra ``(n_spectra, n_channels)`` (numpy or dask), or a 1-D
+            signal with one or two navigation axes (eager or lazy). Dask
+            data are streamed block by block, never loaded whole.
+        y : ignored
+
+        Returns
+        -------
+        self
+        """
+        X, energy, where = _spectra(X, "VAE.fit")
+        self._check_params()
+        n, n_channels = X.shape
+        if n_channels < 3:
+            raise ValueError(
+                f"VAE needs spectra of at least 3 channels, got {n_channels}."
+            )
+        summary = self._check_values(X, where)
+        if summary.max_abs == 0:
+            raise ValueError("every spectrum is all zeros: there is nothing to learn.")
+        batch_size, device = self._check_training_params(n)
+        self.scale_ = float(summary.max_abs)
+        self.n_features_in_ = int(n_channels)
+        self.energy_axis_ = energy
+        stream = RowStream(X, scale=self.scale_)
+        (seed,) = seed_sequence(self.random_state, 1)
+        with torch_seeded(seed, device) as rng:
+            _, sample = stream.sample_rows(self._sample_size(), rng)
+            self._set_noise(sample)
+            self.model_ = SpectrumVAE(
+                n_channels,
+                latent_dim=int(self.latent_dim),
+                hidden=tuple(self.hidden),
+                log_output=self.likelihood == "poisson",
+            )
+            shapes, norm = self._encoder_input(torch.from_numpy(sample))
+            self.typical_norm_ = float(norm.median())
+            self.model_.set_mean_spectrum(shapes.mean(dim=0))
+            result = self._run_training(
+                self.model_,
+                stream,
+                self._loss,
+                batch_size=batch_size,
+                device=device,
+                rng=rng,
+                desc="VAE",
+            )
+        self.device_ = device
+        self.loss_curve_ = result.loss_curve
+        self.n_epochs_ = result.n_epochs
+        self.best_loss_ = result.best_loss
+        self._check_collapse(sample)
+        return self
+
+    def _sample_size(self):
+        by_memory = DEFAULT_BLOCK_BYTES // (4 * self.n_features_in_)
+        return int(max(2, min(_SAMPLE_ROWS, by_memory)))
+
+    def _set_noise(self, sample):
+        """Noise variance in the scaled units the network trains in."""
+        if self.likelihood == "poisson":
+            if (sample < 0).any():
+                raise ValueError(
+                    "likelihood='poisson' needs counts (>= 0), but the data hold "
+                    "negative values: use likelihood='gaussian' (e.g. for "
+                    "background-subtracted spectra)."
+                )
+            self.noise_var_ = None
+            self._nv = None
+            return
+        if self.noise_var is None:
+            self._nv = estimate_noise_variance(sample, axis=-1)
+        else:
+            self._nv = float(self.noise_var) / self.scale_**2
+        self.noise_var_ = float(self._nv * self.scale_**2)
+
+    def _encoder_input(self, x):
+        """What the encoder sees, and the factor its decoded output is scaled by."""
+        if self.normalize == "global":
+            return x, torch.ones(len(x), 1, dtype=x.dtype, device=x.device)
+        norm = x.mean(dim=1, keepdim=True).clamp(min=1e-6)
+        return x / norm, norm
+
+    def _loss(self, model, x):
+        """Negative ELBO per spectrum: likelihood in data units + beta * KL."""
+        x_in, norm = self._encoder_input(x)
+        out, mu, logvar = model(x_in)
+        if self.likelihood == "poisson":
+            # Rate in counts; log-space keeps it positive and exp() stable.
+            rate = torch.exp(out + torch.log(norm * self.scale_))
+            nll = poisson_nll(rate, (x * self.scale_).clamp(min=0))
+        else:
+            nll = gaussian_nll(out * norm, x, self._nv)
+        return torch.mean(nll + float(self.beta) * gaussian_kl(mu, logvar))
+
+    def _check_collapse(self, sample):
+        mu, sd = self._posterior_scaled(sample)
+        self.latent_spread_ = mu.std(axis=0) / np.maximum(sd.mean(axis=0), 1e-12)
+        unused = np.flatnonzero(self.latent_spread_ < _COLLAPSE_RATIO)
+        if len(unused):
+            names = ", ".join(f"z{k + 1}" for k in unused)
+            warnings.warn(
+                f"latent(s) {names} collapsed onto the prior (spread of the means "
+                f"/ posterior sd = "
+                f"{', '.join(f'{v:.2g}' for v in self.latent_spread_[unused])}): "
+                "they carry no information. If the data should vary along more "
+                "factors, lower beta or noise_var, or train longer; otherwise "
+                "lower latent_dim.",
+                UserWarning,
+                stacklevel=3,
+            )
+
+    # -- checks ----------------------------------------------------------------
+    def _check_params(self):
+        k = self.latent_dim
+        if not isinstance(k, numbers.Integral) or isinstance(k, bool) or k < 1:
+            raise ValueError(f"latent_dim must be a positive integer, got {k!r}.")
+        try:
+            hidden = tuple(self.hidden)
+        except TypeError:
+            hidden = None
+        if hidden is None or any(
+            not isinstance(h, numbers.Integral) or h < 1 for h in hidden
+        ):
+            raise ValueError(
+                f"hidden must be a sequence of positive integers (layer widths), "
+                f"got {self.hidden!r}."
+            )
+        if self.likelihood not in _LIKELIHOODS:
+            raise ValueError(
+                f"likelihood={self.likelihood!r} is not known: use 'gaussian' or "
+                "'poisson'."
+            )
+        if self.noise_var is not None:
+            if self.likelihood != "gaussian":
+                raise ValueError("noise_var is used with likelihood='gaussian' only.")
+            if not (np.isfinite(self.noise_var) and self.noise_var > 0):
+                raise ValueError(f"noise_var must be > 0, got {self.noise_var!r}.")
+        if self.normalize not in _NORMALIZE:
+            raise ValueError(
+                f"normalize={self.normalize!r} is not known: use 'global' or "
+                "'spectrum'."
+            )
+        if not (isinstance(self.beta, numbers.Real) and self.beta >= 0):
+            raise ValueError(f"beta must be a number >= 0, got {self.beta!r}.")
+
+    @staticmethod
+    def _check_values(X, where):
+        summary = summarize_spectra(X)
+        if summary.n_nonfinite:
+            err = NonFiniteDataError(summary)
+            err.args = (summary.nonfinite_message(where),)
+            raise err
+        return summary
+
+    def _check_input(self, X, name):
+        """Spectra of ``X`` after checking them against the training data."""
+        check_is_fitted(self, "model_")
+        X, energy, where = _spectra(X, name)
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"the data have {X.shape[1]} energy channels, but the VAE was "
+                f"trained on {self.n_features_in_}: crop or rebin them to the "
+                "training energy axis."
+            )
+        check_energy_axis(energy, self.energy_axis_)
+        if not is_dask_array(X):
+            self._check_values(X, where)
+        return X
+
+    # -- applying --------------------------------------------------------------
+    def _posterior_stream(self, stream):
+        """Posterior means and sds of the rows of a :class:`RowStream`."""
+
+        def fn(t):
+            mu, logvar = self.model_.encode(self._encoder_input(t)[0])
+            return torch.cat([mu, torch.exp(0.5 * logvar)], dim=1)
+
+        self.model_.eval()
+        out = predict_in_batches(fn, stream, self.device_).astype(np.float64)
+        k = int(self.latent_dim)
+        return out[:, :k], out[:, k:]
+
+    def _posterior_scaled(self, x):
+        """Posterior of spectra already divided by ``scale_``."""
+        return self._posterior_stream(RowStream(x, scale=1.0))
+
+    def posterior(self, X):
+        """Posterior means and standard deviations of every spectrum.
+
+        Parameters
+        ----------
+        X : array-like, dask array or HyperSpy signal
+            Same channels (and energy axis) as the training data.
+
+        Returns
+        -------
+        mean, sd : numpy.ndarray, each (n_spectra, latent_dim)
+            In memory even for dask input (they are small).
+        """
+        X = self._check_input(X, "VAE.posterior")
+        return self._posterior_stream(RowStream(X, scale=self.scale_))
+
+    def transform(self, X, return_std=False):
+        """Latent means ``(n_spectra, latent_dim)`` (and sds if ``return_std``)."""
+        mean, sd = self.posterior(X)
+        return (mean, sd) if return_std else mean
+
+    def inverse_transform(self, Z):
+        """Spectra decoded from latent values ``Z``, ``(n, n_channels)``.
+
+        In data units. With ``normalize="spectrum"`` a decoded spectrum is a
+        shape: it is scaled to the median intensity (mean count) of the
+        training spectra.
+        """
+        check_is_fitted(self, "model_")
+        Z = np.asarray(Z, dtype=np.float32)
+        k = int(self.latent_dim)
+        if Z.ndim != 2 or Z.shape[1] != k:
+            raise ValueError(f"Z must have shape (n, {k}), got {Z.shape}.")
+        factor = self.scale_ * (self.typical_norm_ if self.normalize != "global" else 1)
+        self.model_.eval()
+        if len(Z) == 0:
+            return np.zeros((0, self.n_features_in_))
+        out = predict_in_batches(self.model_.decode, RowStream(Z), self.device_)
+        return out.astype(np.float64) * factor
+
+    def _reconstruct_block(self, block):
+        """Reconstructions (data units) of a block of spectra in data units."""
+
+        def fn(t):
+            x_in, norm = self._encoder_input(t)
+            mu, _ = self.model_.encode(x_in)
+            return self.model_.decode(mu) * norm * self.scale_
+
+        stream = RowStream(np.asarray(block, dtype=np.float32), scale=self.scale_)
+        return predict_in_batches(fn, stream, self.device_)
+
+    def reconstruct(self, X):
+        """Spectra decoded from their latent means, in data units.
+
+        Parameters
+        ----------
+        X : array-like, dask array or HyperSpy signal
+            Same channels (and energy axis) as the training data.
+
+        Returns
+        -------
+        numpy.ndarray or dask.array.Array, shape (n_spectra, n_channels)
+            Lazy (computed block by block when asked) for dask or lazy input.
+        """
+        X = self._check_input(X, "VAE.reconstruct")
+        self.model_.eval()
+        if is_dask_array(X):
+            X = X.rechunk({1: -1})
+            return X.map_blocks(self._reconstruct_block, dtype=np.float32)
+        return self._reconstruct_block(X)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        tags.non_deterministic = False
+        return tags
+
+
+def _spectra(X, name):
+    """``(spectra 2-D, energy axis dict or None, row -> location text)``."""
+    from hyperspy.signal import BaseSignal
+
+    if isinstance(X, BaseSignal):
+        from ..spectrum_image import as_spectrum_image
+
+        si = as_spectrum_image(X, name)
+        cols = si.cube.shape[1]
+        flat = si.cube.reshape(-1, si.n_channels)
+        if X.axes_manager.navigation_dimension == 1:
+            return flat, si.energy, lambda r: f"pixel (x={r})"
+        return flat, si.energy, lambda r: f"pixel (x={r % cols}, y={r // cols})"
+    return as_2d_array(X, name), None, None

@@ -1,0 +1,244 @@
+"""The multichannel rotationally invariant VAE of source 000 (a spatial VAE).
+
+A patch of ``window x window`` pixels and ``n_channels`` channels is encoded
+into an angle, two translation latents and ``latent_dim`` content latents.
+The decoder is a coordinate network: it maps a pixel's coordinates in the
+patch, together with the content latents, to that pixel's value in every
+channel. Rotating and shifting the coordinate grid by the encoded angle and
+shift rotates and shifts the decoded patch, so the content latents need not
+describe the orientation or position of what they see.
+
+The angle covers the full circle: the encoder gives a 2-D vector whose
+direction is the angle (a real-valued angle with a Gaussian prior can only
+cover an interval and jumps where the orientations wrap round). Its posterior
+is a wrapped normal around that direction; the prior is uniform on the circle.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from .variational import gaussian_kl, gaussian_nll, reparameterize
+
+__all__ = ["RotationalVAE", "patch_grid"]
+
+#: log(2 pi) - 1: for log-variances above this the Gaussian entropy exceeds
+#: that of the uniform distribution on the circle (the wrapped normal is then
+#: nearly uniform), so its KL to the uniform prior is taken as zero there.
+_ANGLE_LOGVAR_MAX = math.log(2 * math.pi) - 1.0
+
+
+def patch_grid(window):
+    """Pixel coordinates ``(x, y)`` of a ``window x window`` patch, row by row.
+
+    Both run over ``[-1, 1]`` (columns for ``x``, rows for ``y``); the
+    rotation is about the patch centre.
+    """
+    half = max((window - 1) / 2, 0.5)
+    t = (torch.arange(window, dtype=torch.float32) - (window - 1) / 2) / half
+    y, x = torch.meshgrid(t, t, indexing="ij")
+    return torch.stack([x.ravel(), y.ravel()], dim=1)
+
+
+def _mlp(n_in, hidden, n_layers):
+    layers = []
+    for i in range(n_layers):
+        layers += [nn.Linear(n_in if i == 0 else hidden, hidden), nn.Tanh()]
+    return nn.Sequential(*layers)
+
+
+class RotationalVAE(nn.Module):
+    """Encoder to (angle, shift, z); coordinate decoder on a rotated, shifted grid.
+
+    Parameters
+    ----------
+    window : int
+        Patch width and height in pixels.
+    n_channels : int
+        Channels of a patch (abundance maps).
+    latent_dim : int, default 2
+        Content latents.
+    rotation : bool, default True
+        Encode an angle and rotate the decoder's grid by it. ``False`` (with
+        ``translation=False``) gives a plain VAE on patches.
+    translation : bool, default True
+        Encode a shift ``(dx, dy)`` and shift the grid by it.
+    hidden : int, default 128
+        Units of every hidden layer (encoder and decoder).
+    encoder_layers, decoder_layers : int, default 2
+        Hidden layers (tanh) of the encoder MLP and of the coordinate decoder.
+    translation_prior : float, default 0.5
+        Standard deviation of the shift prior, in units of half a window.
+    equivariance : float, default 1.0
+        Weight of the quarter-turn consistency term (see Notes); 0 turns it
+        off.
+
+    Notes
+    -----
+    Patches are channel-last, ``(batch, window, window, n_channels)``.
+    The decoded patch is ``f(R(angle)^T (p - shift), z)`` at pixel
+    coordinates ``p`` (:func:`patch_grid`): the template ``f`` rotated by
+    ``angle`` (from ``+x`` towards ``+y``) and shifted by ``shift``.
+
+    Training adds a consistency term to the negative ELBO: each batch is also
+    encoded turned by a random number ``k`` of quarter turns (exact on a
+    square grid), and ``equivariance * n_values * (1 - cos(angle_turned -
+    angle - k pi / 2))`` is added per patch (``n_values`` the values in a
+    patch: the term is on the scale of the likelihood). From the first
+    epochs it drives the encoder towards an angle that turns once with the
+    patch (not twice, or not at all, which are the local optima where a
+    reconstruction loss alone can stall).
+    """
+
+    def __init__(
+        self,
+        window,
+        n_channels,
+        latent_dim=2,
+        *,
+        rotation=True,
+        translation=True,
+        hidden=128,
+        encoder_layers=2,
+        decoder_layers=2,
+        translation_prior=0.5,
+        equivariance=1.0,
+    ):
+        super().__init__()
+        self.window = int(window)
+        self.n_channels = int(n_channels)
+        self.latent_dim = int(latent_dim)
+        self.rotation = bool(rotation)
+        self.translation = bool(translation)
+        self.translation_prior = float(translation_prior)
+        self.equivariance = float(equivariance)
+        self.register_buffer("grid", patch_grid(self.window), persistent=False)
+        n_in = self.window**2 * self.n_channels
+        self.encoder = _mlp(n_in, hidden, encoder_layers)
+        self.z_head = nn.Linear(hidden, 2 * self.latent_dim)
+        # Angle: a direction (2) and a log-variance (1). Shift: means, log-vars.
+        self.angle_head = nn.Linear(hidden, 3) if self.rotation else None
+        self.shift_head = nn.Linear(hidden, 4) if self.translation else None
+        self.dec_coord = nn.Linear(2, hidden)
+        self.dec_z = nn.Linear(self.latent_dim, hidden, bias=False)
+        layers = []
+        for _ in range(decoder_layers - 1):
+            layers += [nn.Tanh(), nn.Linear(hidden, hidden)]
+        layers += [nn.Tanh(), nn.Linear(hidden, self.n_channels)]
+        self.dec_body = nn.Sequential(*layers)
+
+    # -- encoder -------------------------------------------------------------
+    def encode(self, x):
+        """Posterior parameters of a batch of patches.
+
+        Parameters
+        ----------
+        x : torch.Tensor, shape (batch, window, window, n_channels)
+
+        Returns
+        -------
+        dict of torch.Tensor
+            ``z_mu``, ``z_logvar`` (batch, latent_dim); with rotation
+            ``angle`` (batch,) in ``(-pi, pi]`` and ``angle_logvar``; with
+            translation ``shift`` (batch, 2), the mean shift ``(dx, dy)`` in
+            grid units, and ``u_mu``, ``u_logvar``, the standardised shift
+            latents (``shift = translation_prior * u``).
+        """
+        h = self.encoder(x.flatten(1))
+        z = self.z_head(h)
+        out = {"z_mu": z[:, : self.latent_dim], "z_logvar": z[:, self.latent_dim :]}
+        if self.rotation:
+            a = self.angle_head(h)
+            out["angle"] = torch.atan2(a[:, 1], a[:, 0])
+            out["angle_logvar"] = a[:, 2]
+        if self.translation:
+            s = self.shift_head(h)
+            out["u_mu"], out["u_logvar"] = s[:, :2], s[:, 2:]
+            out["shift"] = self.translation_prior * s[:, :2]
+        return out
+
+    # -- decoder -------------------------------------------------------------
+    def decode(self, z, angle=None, shift=None, grid=None):
+        """Patches (or any set of pixels) decoded from latent values.
+
+        Parameters
+        ----------
+        z : torch.Tensor, shape (batch, latent_dim)
+        angle : torch.Tensor, shape (batch,), optional
+            Rotation of the decoded template (radians); 0 if omitted.
+        shift : torch.Tensor, shape (batch, 2), optional
+            ``(dx, dy)`` in grid units (the patch spans [-1, 1]); 0 if omitted.
+        grid : torch.Tensor, shape (n_points, 2), optional
+            Coordinates to decode at; the whole patch by default.
+
+        Returns
+        -------
+        torch.Tensor
+            ``(batch, window, window, n_channels)`` for the whole patch, else
+            ``(batch, n_points, n_channels)``.
+        """
+        whole = grid is None
+        p = (self.grid if whole else grid).unsqueeze(0)  # (1, P, 2)
+        if shift is not None:
+            p = p - shift.unsqueeze(1)
+        if angle is not None:
+            c, s = torch.cos(angle), torch.sin(angle)
+            # Rows of R(angle): p @ R = R^T p, i.e. the grid rotated back.
+            rot = torch.stack([torch.stack([c, -s], -1), torch.stack([s, c], -1)], 1)
+            p = torch.matmul(p.expand(len(z), -1, -1), rot)
+        h = self.dec_coord(p) + self.dec_z(z).unsqueeze(1)
+        out = self.dec_body(h)
+        if whole:
+            return out.reshape(len(z), self.window, self.window, self.n_channels)
+        return out
+
+    # -- both ----------------------------------------------------------------
+    def forward(self, x):
+        """Reconstruction of ``x`` from its posterior means."""
+        q = self.encode(x)
+        return self.decode(q["z_mu"], q.get("angle"), q.get("shift"))
+
+    def loss(self, x, noise_var):
+        """Negative ELBO per patch, averaged over the batch.
+
+        Parameters
+        ----------
+        x : torch.Tensor, shape (batch, window, window, n_channels)
+        noise_var : float or torch.Tensor
+            Noise variance of the data, broadcastable to ``x`` (per channel:
+            shape ``(n_channels,)``).
+        """
+        n = len(x)
+        k = 0
+        if self.rotation and self.equivariance > 0:
+            # The same patches turned by k quarter turns (exact on a square
+            # grid), encoded in the same pass: their angle must turn by k pi/2.
+            k = int(torch.randint(1, 4, ()).item())
+            x_in = torch.cat([x, torch.rot90(x, -k, dims=(1, 2))])
+        else:
+            x_in = x
+        q = self.encode(x_in)
+        eq = 0.0
+        if k:
+            turned = q["angle"][n:]
+            q = {key: value[:n] for key, value in q.items()}
+            eq = self.equivariance * x[0].numel() * (
+                1.0 - torch.cos(turned - q["angle"] - k * math.pi / 2)
+            )
+        z = reparameterize(q["z_mu"], q["z_logvar"])
+        kl = gaussian_kl(q["z_mu"], q["z_logvar"])
+        angle = shift = None
+        if self.rotation:
+            logvar = q["angle_logvar"]
+            angle = reparameterize(q["angle"], logvar)
+            kl = kl + 0.5 * (_ANGLE_LOGVAR_MAX - logvar).clamp(min=0)
+        if self.translation:
+            u = reparameterize(q["u_mu"], q["u_logvar"])
+            shift = self.translation_prior * u
+            kl = kl + gaussian_kl(q["u_mu"], q["u_logvar"])
+        nll = gaussian_nll(self.decode(z, angle, shift), x, noise_var)
+        return (nll + kl + eq).mean()
+
