@@ -99,6 +99,9 @@ THROUGHPUT_CONFIGS = {
     "AE avg 10x40, 3x3 nbhd": dict(
         target="average", average_window=(10, 40), neighbourhood=3
     ),
+    "AE defaults (avg 3x3, 3x3 nbhd)": dict(
+        target="average", average_window=(3, 3), neighbourhood=3
+    ),
 }
 
 

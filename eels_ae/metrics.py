@@ -28,6 +28,7 @@ from scipy.optimize import linear_sum_assignment
 __all__ = [
     "UnmixingScores",
     "abundance_rmse",
+    "circular_correlation",
     "edge_onset",
     "match_components",
     "mse",
@@ -590,3 +591,36 @@ def mse(a, b, per_spectrum=False):
     if per_spectrum:
         return sq.mean(axis=-1)
     return float(sq.mean())
+
+
+def circular_correlation(a, b):
+    """Fisher-Lee circular correlation of two sets of angles (radians).
+
+    ``sum_{i<j} sin(a_i - a_j) sin(b_i - b_j)`` normalised to [-1, 1]: 1 when
+    ``b = a + c`` for a constant ``c`` (an encoded angle whose zero is
+    arbitrary), -1 when ``b = c - a``, near 0 when ``b`` only follows ``a``
+    modulo pi on angles spread over the full circle. Unlike correlations
+    centred on the circular means, it stays defined for uniformly spread
+    angles, whose mean direction is noise.
+
+    Parameters
+    ----------
+    a, b : array-like, shape (n,)
+
+    Returns
+    -------
+    float
+    """
+    a = np.asarray(a, dtype=float).ravel()
+    b = np.asarray(b, dtype=float).ravel()
+    if a.shape != b.shape or a.size < 2:
+        raise ValueError(
+            f"circular_correlation needs two sets of >= 2 angles of the same size, "
+            f"got {a.size} and {b.size}."
+        )
+    # sin(x - y) = sin x cos y - cos x sin y: sums over pairs without n x n.
+    sa, ca, sb, cb = np.sin(a), np.cos(a), np.sin(b), np.cos(b)
+    cross = (sa * sb).sum() * (ca * cb).sum() - (sa * cb).sum() * (ca * sb).sum()
+    norm_a = (sa**2).sum() * (ca**2).sum() - (sa * ca).sum() ** 2
+    norm_b = (sb**2).sum() * (cb**2).sum() - (sb * cb).sum() ** 2
+    return float(cross / np.sqrt(norm_a * norm_b))

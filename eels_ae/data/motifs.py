@@ -163,7 +163,9 @@ def motif_maps(
     shape : (int, int), default (64, 64)
         ``(rows, columns)``.
     n_motifs : int or None
-        Motifs to place; ``None`` places as many as random trials fit.
+        Motifs to place; ``None`` fills the image (as many as 5 random
+        trials per pixel fit: slow beyond ~256 x 256 pixels, give a number
+        there).
     min_distance : float, default 11
         Smallest distance between two motif centres (pixels): motifs of
         radius ~5 px do not overlap.
@@ -190,20 +192,31 @@ def motif_maps(
     r = int(np.ceil(MOTIF_RADIUS))
     if rows < 2 * r + 1 or cols < 2 * r + 1:
         raise ValueError(f"shape {shape} is too small: motifs need {2 * r + 1} px.")
+    # Random trials (5 per pixel to fill the image, 200 per motif asked
+    # for), each kept if far enough from those kept so far: a mask of the
+    # pixels closer than min_distance to a kept centre makes that O(1).
     target = n_motifs if n_motifs is not None else rows * cols
+    n_trials = 200 * max(1, target) if n_motifs is not None else 5 * rows * cols
+    trials = np.column_stack(
+        [rs.randint(r, rows - r, n_trials), rs.randint(r, cols - r, n_trials)]
+    )
+    d = int(np.ceil(min_distance))
+    di, dj = np.mgrid[-d : d + 1, -d : d + 1]
+    disk = di**2 + dj**2 < min_distance**2
+    taken = np.zeros((rows + 2 * d, cols + 2 * d), dtype=bool)  # padded
     centres = []
-    for _ in range(200 * max(1, target) if n_motifs is not None else 20 * rows * cols):
+    for i, j in trials.tolist():
         if len(centres) >= target:
             break
-        p = np.array([rs.randint(r, rows - r), rs.randint(r, cols - r)])
-        if all(np.hypot(*(p - q)) >= min_distance for q in centres):
-            centres.append(p)
+        if not taken[i + d, j + d]:
+            centres.append((i, j))
+            taken[i : i + 2 * d + 1, j : j + 2 * d + 1] |= disk
+    centres = np.array(centres, dtype=int).reshape(-1, 2)
     if n_motifs is not None and len(centres) < n_motifs:
         raise ValueError(
             f"only {len(centres)} of {n_motifs} motifs fit in {shape} at "
             f"min_distance={min_distance}: use a larger image or fewer motifs."
         )
-    centres = np.array(centres, dtype=int).reshape(-1, 2)
     labels = rs.randint(0, 2, size=len(centres))
     angles = rs.uniform(0, 2 * np.pi, size=len(centres))
     clean = np.zeros((rows, cols, 3))

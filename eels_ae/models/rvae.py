@@ -66,7 +66,7 @@ class RotationalVAE(nn.Module):
         ``translation=False``) gives a plain VAE on patches.
     translation : bool, default True
         Encode a shift ``(dx, dy)`` and shift the grid by it.
-    hidden : int, default 128
+    hidden : int, default 64
         Units of every hidden layer (encoder and decoder).
     encoder_layers, decoder_layers : int, default 2
         Hidden layers (tanh) of the encoder MLP and of the coordinate decoder.
@@ -101,7 +101,7 @@ class RotationalVAE(nn.Module):
         *,
         rotation=True,
         translation=True,
-        hidden=128,
+        hidden=64,
         encoder_layers=2,
         decoder_layers=2,
         translation_prior=0.5,
@@ -225,8 +225,10 @@ class RotationalVAE(nn.Module):
         if k:
             turned = q["angle"][n:]
             q = {key: value[:n] for key, value in q.items()}
-            eq = self.equivariance * x[0].numel() * (
-                1.0 - torch.cos(turned - q["angle"] - k * math.pi / 2)
+            eq = (
+                self.equivariance
+                * x[0].numel()
+                * (1.0 - torch.cos(turned - q["angle"] - k * math.pi / 2))
             )
         z = reparameterize(q["z_mu"], q["z_logvar"])
         kl = gaussian_kl(q["z_mu"], q["z_logvar"])
@@ -241,4 +243,3 @@ class RotationalVAE(nn.Module):
             kl = kl + gaussian_kl(q["u_mu"], q["u_logvar"])
         nll = gaussian_nll(self.decode(z, angle, shift), x, noise_var)
         return (nll + kl + eq).mean()
-
