@@ -258,6 +258,7 @@ def _denoising(out, lines, seed):
         axes[1].plot(np.nanmean(onsets(data), axis=0), lw=1, label=label)
     axes[1].plot(np.nanmean(truth, axis=0), "k--", lw=1, label="clean truth")
     axes[1].set(xlabel="x (pixel)", ylabel="edge onset (eV)", title="drift across x")
+    fig.tight_layout()
     figure = _save(fig, out / "denoising.png")
     lines += ["", f"Figure: `{figure}`", ""]
 
