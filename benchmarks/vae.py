@@ -190,14 +190,6 @@ def _atomai(X, args, folder):
 # --------------------------------------------------------------------------
 
 
-def r2_quadratic(z, truth):
-    """R^2 of a quadratic fit of ``truth`` on the first two columns of ``z``."""
-    z = z[:, :2]
-    A = np.column_stack([z, z**2, z[:, 0] * z[:, 1], np.ones(len(z))])
-    coef, *_ = np.linalg.lstsq(A, truth, rcond=None)
-    return float(1 - (truth - A @ coef).var() / truth.var())
-
-
 def run_child(name, folder, args):
     python = str(ATOMAI_PYTHON) if name == "atomai" else sys.executable
     cmd = [python, __file__, "--child", name, "--folder", folder]
@@ -263,6 +255,7 @@ def main(argv=None):
     from _common import machine_info, machine_markdown, write_results
 
     import eels_ae
+    from eels_ae.metrics import latent_r2
 
     ny, nx = args.shape
     d = eels_ae.data.edge_variation_spectrum_image(
@@ -288,8 +281,8 @@ def main(argv=None):
             row = dict(
                 stats,
                 spectra_per_s=n_fit / stats["fit_s"] if stats["epochs"] else None,
-                r2_onset=r2_quadratic(z, onset),
-                r2_ratio=r2_quadratic(z, ratio),
+                r2_onset=latent_r2(z, onset),
+                r2_ratio=latent_r2(z, ratio),
                 spread=(z.std(0) / sd.mean(0)).tolist() if sd.size else None,
                 mse_to_clean_ratio=float(np.mean((rec - clean) ** 2)) / noise_mse,
                 latent_mean_std=z.std(0).tolist(),

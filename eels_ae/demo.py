@@ -1,6 +1,7 @@
 """The main job on bundled data: unmix a real spectrum image and the
-synthetic benchmark, denoise a low-dose spectrum image, and write figures
-and a summary a person can read.
+synthetic benchmark, denoise a low-dose spectrum image, learn the spectral
+and spatial structure of two images of known structure (VAE, rVAE), and
+write figures and a summary a person can read.
 
 Run ``python -m eels_ae.demo`` (or ``eels-ae-demo``); see ``--help``.
 """
@@ -263,6 +264,79 @@ def _denoising(out, lines, seed):
     lines += ["", f"Figure: `{figure}`", ""]
 
 
+def _spatial(out, lines, seed):
+    """The spectral VAE and the rVAE, each on data with a known answer."""
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import adjusted_rand_score
+
+    from .data import edge_variation_spectrum_image, motif_maps
+    from .metrics import circular_correlation, latent_r2
+
+    # Spectral VAE: the edge onset moves along x, the edge grows along y.
+    d = edge_variation_spectrum_image(shape=(24, 32), random_state=seed)
+    t0 = time.perf_counter()
+    r = d.signal.vae(random_state=seed)
+    t_vae = time.perf_counter() - t0
+    z = r.latent.data.reshape(r.latent.data.shape[0], -1).T
+    r2 = [latent_r2(z, truth.data.ravel()) for truth in (d.onset, d.ratio)]
+    figures = [
+        _save(r.plot_latent_distribution(), out / "vae_latents.png"),
+        _save(r.plot_reconstruction_summary(), out / "vae_reconstruction.png"),
+    ]
+    # rVAE: motifs of two kinds at random angles -> spectra -> NMF -> windows.
+    m = motif_maps((96, 96), min_distance=16, random_state=seed + 1)
+    s = m.spectrum_image()
+    s.decomposition(algorithm="NMF", output_dimension=3, print_info=False)
+    t0 = time.perf_counter()
+    rv = s.rvae(channels=[0, 1, 2], window=13, random_state=seed)
+    t_rvae = time.perf_counter() - t0
+    codes = rv.codes
+    rows, cols = (m.centres - np.array(codes.offset)).T
+    ny, nx = codes.z.shape[:2]
+    inside = (rows >= 0) & (cols >= 0) & (rows < ny) & (cols < nx)
+    idx = (rows[inside], cols[inside])
+    labels, angles = m.labels[inside], m.angles[inside]
+    corr = [
+        circular_correlation(codes.angle[idx][labels == k], angles[labels == k])
+        for k in (0, 1)
+    ]
+    clusters = KMeans(2, n_init=10, random_state=seed).fit_predict(codes.z[idx])
+    ari = adjusted_rand_score(labels, clusters)
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.6))
+    ax_x, ax_y = rv.angle.axes_manager.signal_axes
+    extent = [ax_x.low_value, ax_x.high_value, ax_y.high_value, ax_y.low_value]
+    im = axes[0].imshow(
+        codes.angle, cmap="twilight", vmin=-np.pi, vmax=np.pi, extent=extent
+    )
+    fig.colorbar(im, ax=axes[0], label="encoded angle (rad)")
+    axes[0].set(title="rVAE angle map", xlabel=_label(ax_x), ylabel=_label(ax_y))
+    rv.plot_manifold(n=6, ax=axes[1])
+    fig.tight_layout()
+    figures.append(_save(fig, out / "rvae.png"))
+    lines += [
+        "## Spatial and spectral structure: VAE and rVAE (known truth)",
+        "",
+        f"`s.vae()` on a 24 x 32 EELS image whose edge onset moves 5 eV along x "
+        f"and whose edge height grows along y ({t_vae:.1f} s): the two latent "
+        f"maps explain the onset with R^2 = {r2[0]:.3f} and the edge height with "
+        f"R^2 = {r2[1]:.3f} (quadratic fit).",
+        "",
+        f"`s.rvae(window=13)` on the NMF maps of a 96 x 96 image of two kinds of "
+        f"asymmetric motif at random angles ({t_rvae:.1f} s), scored at its "
+        f"{len(labels)} motif centres: circular correlation of the encoded angle "
+        "with the true angle "
+        f"{corr[0]:.3f} (rods with a satellite) and {corr[1]:.3f} (three lobes), "
+        f"over the full circle; a 2-cluster k-means of the content latents finds "
+        f"the two kinds with an adjusted Rand index of {ari:.3f}. Over seeds and on "
+        "unseen images: `python benchmarks/rvae_reliability.py`.",
+        "",
+        "Figures: " + ", ".join(f"`{f}`" for f in figures),
+        "",
+    ]
+
+
 def main(argv=None):
     """Command line entry point."""
     import matplotlib
@@ -273,7 +347,8 @@ def main(argv=None):
     p = argparse.ArgumentParser(
         prog="eels-ae-demo",
         description="Unmix the bundled real spectrum image and the synthetic "
-        "benchmark; write figures and summary.md.",
+        "benchmark, denoise a low-dose image, run the VAE and rVAE on images of "
+        "known structure; write figures and summary.md.",
     )
     p.add_argument("--output", default="eels_ae_output", help="output folder")
     p.add_argument("--seed", type=int, default=0)
@@ -290,6 +365,7 @@ def main(argv=None):
     _real_data(out, lines, args.seed)
     _synthetic(out, lines, args.seed, args.dose)
     _denoising(out, lines, args.seed)
+    _spatial(out, lines, args.seed)
     lines.append(f"Total time: {time.perf_counter() - t0:.1f} s.")
     summary = out / "summary.md"
     summary.write_text("\n".join(lines) + "\n")

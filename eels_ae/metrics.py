@@ -30,6 +30,7 @@ __all__ = [
     "abundance_rmse",
     "circular_correlation",
     "edge_onset",
+    "latent_r2",
     "match_components",
     "mse",
     "nmse",
@@ -624,3 +625,33 @@ def circular_correlation(a, b):
     norm_a = (sa**2).sum() * (ca**2).sum() - (sa * ca).sum() ** 2
     norm_b = (sb**2).sum() * (cb**2).sum() - (sb * cb).sum() ** 2
     return float(cross / np.sqrt(norm_a * norm_b))
+
+
+def latent_r2(z, truth):
+    """How well two latent variables explain a known factor: quadratic R^2.
+
+    ``truth`` is regressed on ``z1, z2, z1^2, z2^2, z1 z2`` and a constant
+    by least squares (a latent space may bend a factor a little; the
+    quadratic terms allow for that, not for a random scatter).
+
+    Parameters
+    ----------
+    z : array-like, shape (n, k)
+        Latent means; the first two columns are used (one if ``k == 1``).
+    truth : array-like, shape (n,)
+        The known factor at the same samples.
+
+    Returns
+    -------
+    float
+        1 for a perfect fit, ~0 when the latents do not follow ``truth``.
+    """
+    z = np.asarray(z, dtype=float)
+    z = z.reshape(len(z), -1)[:, :2]
+    truth = np.asarray(truth, dtype=float).ravel()
+    if len(z) != len(truth):
+        raise ValueError(f"z has {len(z)} rows but truth has {len(truth)} values.")
+    cross = [z[:, :1] * z[:, 1:2]] if z.shape[1] == 2 else []
+    A = np.column_stack([z, z**2, *cross, np.ones(len(z))])
+    coef, *_ = np.linalg.lstsq(A, truth, rcond=None)
+    return float(1 - (truth - A @ coef).var() / truth.var())

@@ -181,6 +181,43 @@ def test_ctrl_c_keeps_best_weights(X_ml):
     assert not net.training
 
 
+def test_curriculum_hooks_warm_up_epochs_are_not_kept(X_ml):
+    from eels_ae.streaming import RowStream
+    from eels_ae.training import train
+
+    class Curriculum(DAEUNet):
+        def start_epoch(self, epoch):
+            self.epochs_started = [*getattr(self, "epochs_started", []), epoch]
+            self.warming_up = epoch < 3
+
+    net = Curriculum(200, 3)
+
+    def loss_fn(model, x):
+        x_hat, _ = model(x)
+        loss = spectral_angle_loss(x, x_hat)
+        # A warm-up loss far below the rest: it must still not be kept.
+        return loss * 1e-3 if model.warming_up else loss
+
+    result = train(
+        net,
+        RowStream(X_ml / X_ml.max()),
+        loss_fn,
+        max_epochs=9,
+        batch_size=64,
+        learning_rate=1e-3,
+        device=torch.device("cpu"),
+        rng=np.random.default_rng(0),
+        tol=10.0,  # only the first counted epoch improves by that much
+        n_iter_no_change=2,
+    )
+    # Epoch 3 is the first counted (an improvement on nothing), 4 and 5 are not
+    # improvements: early stopping after epoch 5, warm-up epochs not counted.
+    assert net.epochs_started == [0, 1, 2, 3, 4, 5]
+    assert result.stopped_early and result.n_epochs == 6
+    assert result.best_epoch >= 3
+    assert result.best_loss == min(result.loss_curve[3:]) > max(result.loss_curve[:3])
+
+
 def test_device_parameter():
     assert resolve_device("cpu") == torch.device("cpu")
     assert resolve_device("auto").type in ("cpu", "cuda")

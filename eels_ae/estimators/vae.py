@@ -21,7 +21,7 @@ from ..spectrum_image import check_energy_axis
 from ..streaming import DEFAULT_BLOCK_BYTES, RowStream, is_dask_array
 from ..training import seed_sequence, torch_seeded
 from ..training.engine import predict_in_batches
-from .base import NonFiniteDataError, as_2d_array, summarize_spectra
+from .base import NonFiniteDataError, SpectraSummary, as_2d_array, summarize_spectra
 from .neural import TRAINING_PARAMS_DOC, NeuralEstimatorMixin
 
 __all__ = ["VAE"]
@@ -319,8 +319,11 @@ class VAE(NeuralEstimatorMixin, TransformerMixin, BaseEstimator):
             raise err
         return summary
 
-    def _check_input(self, X, name):
-        """Spectra of ``X`` after checking them against the training data."""
+    def _check_input(self, X, name, with_where=False):
+        """Spectra of ``X`` after checking them against the training data.
+
+        With ``with_where``, also the function naming the pixel of a row.
+        """
         check_is_fitted(self, "model_")
         X, energy, where = _spectra(X, name)
         if X.shape[1] != self.n_features_in_:
@@ -332,7 +335,7 @@ class VAE(NeuralEstimatorMixin, TransformerMixin, BaseEstimator):
         check_energy_axis(energy, self.energy_axis_)
         if not is_dask_array(X):
             self._check_values(X, where)
-        return X
+        return (X, where) if with_where else X
 
     # -- applying --------------------------------------------------------------
     def _posterior_stream(self, stream):
@@ -421,6 +424,84 @@ class VAE(NeuralEstimatorMixin, TransformerMixin, BaseEstimator):
             X = X.rechunk({1: -1})
             return X.map_blocks(self._reconstruct_block, dtype=np.float32)
         return self._reconstruct_block(X)
+
+    def summarize(self, X):
+        """Latent posterior, reconstruction error and mean maps in one pass.
+
+        What :meth:`eels_ae.hyperspy_glue.VAEResult.from_signal` needs,
+        without reading the data twice: a dask array is read block by block,
+        once, and checked for NaN/inf on the way.
+
+        Parameters
+        ----------
+        X : array-like, dask array or HyperSpy signal
+            Same channels (and energy axis) as the training data.
+
+        Returns
+        -------
+        dict of numpy.ndarray
+            ``"mean"``, ``"sd"`` (n_spectra, latent_dim): the posterior;
+            ``"mse"`` (n_spectra,): mean squared error of the reconstruction
+            from the posterior mean; ``"input_mean"``,
+            ``"reconstruction_mean"`` (n_spectra,): both averaged over energy.
+        """
+        X, where = self._check_input(X, "VAE.summarize", with_where=True)
+        self.model_.eval()
+        k = int(self.latent_dim)
+        if is_dask_array(X):
+            X = X.rechunk({1: -1})
+            cols = X.map_blocks(
+                self._summary_block,
+                dtype=np.float64,
+                chunks=(X.chunks[0], (2 * k + 4,)),
+            ).compute(scheduler="synchronous")
+            n_bad = cols[:, -1]
+            if n_bad.any():
+                summary = SpectraSummary(
+                    n_samples=len(cols),
+                    n_features=int(X.shape[1]),
+                    max_abs=float("nan"),
+                    n_nonfinite=int(n_bad.sum()),
+                    nonfinite_rows=n_bad > 0,
+                    zero_rows=np.zeros(len(cols), dtype=bool),
+                )
+                err = NonFiniteDataError(summary)
+                err.args = (summary.nonfinite_message(where),)
+                raise err
+        else:
+            cols = self._summary_block(X)
+        return {
+            "mean": cols[:, :k],
+            "sd": cols[:, k : 2 * k],
+            "mse": cols[:, 2 * k],
+            "input_mean": cols[:, 2 * k + 1],
+            "reconstruction_mean": cols[:, 2 * k + 2],
+        }
+
+    def _summary_block(self, block):
+        """Columns of :meth:`summarize` (and a NaN/inf count) for a block."""
+        block = np.asarray(block, dtype=np.float32)
+        n_bad = block.shape[1] - np.isfinite(block).sum(axis=1)
+
+        def fn(t):
+            x_in, norm = self._encoder_input(t)
+            mu, logvar = self.model_.encode(x_in)
+            rec = self.model_.decode(mu) * norm * self.scale_
+            x = t * self.scale_
+            return torch.cat(
+                [
+                    mu,
+                    torch.exp(0.5 * logvar),
+                    ((x - rec) ** 2).mean(1, keepdim=True),
+                    x.mean(1, keepdim=True),
+                    rec.mean(1, keepdim=True),
+                ],
+                dim=1,
+            )
+
+        stream = RowStream(block, scale=self.scale_)
+        out = predict_in_batches(fn, stream, self.device_).astype(np.float64)
+        return np.concatenate([out, n_bad[:, None].astype(np.float64)], axis=1)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

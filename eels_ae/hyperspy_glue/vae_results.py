@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 
 from ..spectrum_image import as_spectrum_image
-from ..streaming import is_dask_array
 
 __all__ = ["VAEResult"]
 
@@ -54,16 +53,12 @@ class VAEResult:
         maps (small) are computed, its reconstruction stays lazy.
         """
         si = as_spectrum_image(signal, "s.vae()")
-        z, z_sd = model.posterior(signal)
+        # Latents, error and mean maps in one pass over the data (a lazy
+        # signal is read once); the reconstruction itself stays lazy.
+        summary = model.summarize(signal)
+        z, z_sd, mse = summary["mean"], summary["sd"], summary["mse"]
+        means = (summary["input_mean"], summary["reconstruction_mean"])
         rec = model.reconstruct(signal)
-        X = si.cube.reshape(-1, si.n_channels)
-        mse = ((X - rec) ** 2).mean(axis=1)
-        means = (X.mean(axis=1), rec.mean(axis=1))
-        if is_dask_array(rec):
-            import dask
-
-            # One pass over the data for the three maps.
-            mse, *means = dask.compute(mse, *means, scheduler="synchronous")
         title = signal.metadata.General.title or "spectrum image"
         stack = "Latent variable"
         maps = [

@@ -68,7 +68,10 @@ def train(
         step (projected gradient: e.g. non-negative decoder weights). If it has
         ``parameter_groups(learning_rate)``, that gives the optimiser's
         parameter groups (per-group learning rates); frozen parameters
-        (``requires_grad=False``) are not trained.
+        (``requires_grad=False``) are not trained. If it has
+        ``start_epoch(epoch)``, that is called before each epoch (a
+        curriculum); while its ``warming_up`` attribute is true, epochs are
+        neither kept as the best nor counted for early stopping.
     stream : eels_ae.streaming.RowStream
         Source of the mini-batches (numpy arrays of float32).
     loss_fn : callable
@@ -106,6 +109,8 @@ def train(
     bar = progress_bar(total=max_epochs, desc=desc, show=show_progressbar)
     try:
         for epoch in range(max_epochs):
+            if hasattr(model, "start_epoch"):
+                model.start_epoch(epoch)
             model.train()
             total, count = 0.0, 0
             for batch in stream.batches(batch_size, rng):
@@ -128,6 +133,8 @@ def train(
             result.n_epochs = epoch + 1
             bar.update(1)
             bar.set_postfix(loss=f"{epoch_loss:.4g}")
+            if getattr(model, "warming_up", False):
+                continue
             if epoch_loss < result.best_loss - (tol or 0.0):
                 no_improvement = 0
             else:
