@@ -342,7 +342,9 @@ def markdown(payload):
         f"{st['learning_rate']:g}, `tol=None`; device {st['device']}, "
         f"{st['threads']} torch thread(s) per process; 1-min load average "
         f"{payload['load_average_1min'][0]:.1f} at start, "
-        f"{payload['load_average_1min'][1]:.1f} at end (shared machine).",
+        f"{payload['load_average_1min'][1]:.1f} at end "
+        f"({'shared' if max(payload['load_average_1min']) > 1.5 else 'idle'} "
+        "machine).",
         "",
         "| method | fit (s) | spectra/s (training) | peak RSS (MiB) | rise in fit "
         "(MiB) | R² onset | R² ratio | latent spread (sd of means / posterior "
