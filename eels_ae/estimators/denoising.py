@@ -108,7 +108,7 @@ class DenoisingAE(NeuralEstimatorMixin, BaseEstimator):
     counts per channel; ``benchmarks/denoise.py`` for the full comparison):
     the mean squared error to the clean spectra was 0.22 for 3-component PCA
     (the best PCA), 0.22 for ``target="self"``, 0.25 for a 10 x 10 average,
-    1.2 for RapidEELS' 10 x 40 average (drift and thickness blurred into
+    1.2 for a 10 x 40 (x by y) average (drift and thickness blurred into
     the target) and 0.07-0.14 for a 3 x 3 or 4 x 4 average with
     ``neighbourhood=3``: hence those defaults. Training: RapidEELS ran 500
     epochs at batch 512 with Adam at 1e-3 on ~150,000 spectra; on images of
