@@ -92,6 +92,60 @@ class MotifImage:
         out[tuple(self.centres.T)] = self.labels
         return out
 
+    def centre_codes(self, codes):
+        """Where the motif centres sit on the interior grid of rVAE codes.
+
+        Parameters
+        ----------
+        codes : eels_ae.estimators.rvae.RVAECodes
+            Codes of these maps (:meth:`eels_ae.RVAE.encode`).
+
+        Returns
+        -------
+        index : (ndarray, ndarray)
+            Rows and columns of the interior grid: ``codes.z[index]``.
+        labels, angles : ndarray
+            Truth of those motifs. Motifs closer than half a window to the
+            border have no window centred on them and are left out.
+        """
+        r, c = (self.centres - np.array(codes.offset)).T
+        rows, cols = codes.z.shape[:2]
+        keep = (r >= 0) & (c >= 0) & (r < rows) & (c < cols)
+        return (r[keep], c[keep]), self.labels[keep], self.angles[keep]
+
+    def score(self, codes, random_state=0):
+        """rVAE codes against the truth, at the motif centres.
+
+        Returns
+        -------
+        dict
+            ``"angle_correlation"``: circular correlation of the encoded and
+            the true angle for class 0 and class 1 (``None`` without
+            rotation); ``"class_ari"``: adjusted Rand index of a 2-cluster
+            k-means of the content latents against the classes;
+            ``"n_motifs"``: motifs scored.
+        """
+        from sklearn.cluster import KMeans
+        from sklearn.metrics import adjusted_rand_score
+
+        from ..metrics import circular_correlation
+
+        index, labels, angles = self.centre_codes(codes)
+        corr = None
+        if codes.angle is not None:
+            angle = codes.angle[index]
+            corr = [
+                circular_correlation(angle[labels == k], angles[labels == k])
+                for k in (0, 1)
+            ]
+        kmeans = KMeans(2, n_init=10, random_state=random_state)
+        ari = adjusted_rand_score(labels, kmeans.fit_predict(codes.z[index]))
+        return {
+            "angle_correlation": corr,
+            "class_ari": float(ari),
+            "n_motifs": len(labels),
+        }
+
     def spectrum_image(self, n_channels=64, dose=None, random_state=None):
         """The maps mixed into spectra: a spectrum image for NMF.
 

@@ -22,11 +22,16 @@ __all__ = [
 
 
 class NonFiniteDataError(ValueError):
-    """The data hold NaN or inf; ``summary`` says how many and in which rows."""
+    """The data hold NaN or inf; ``summary`` says how many and in which rows.
 
-    def __init__(self, summary):
+    ``where(row)`` names a row in the message (a pixel, say); ``unit`` is
+    what a row is called there.
+    """
+
+    def __init__(self, summary, where=None, unit="spectra"):
         self.summary = summary
-        super().__init__(summary.nonfinite_message())
+        message = summary.nonfinite_message(where)
+        super().__init__(message.replace("spectra", unit))
 
 
 @dataclass

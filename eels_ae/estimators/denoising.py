@@ -332,9 +332,7 @@ class DenoisingAE(NeuralEstimatorMixin, BaseEstimator):
             def where(p):
                 return f"pixel (x={p % cols}, y={p // cols})"
 
-            err = NonFiniteDataError(summary)
-            err.args = (summary.nonfinite_message(where),)
-            raise err
+            raise NonFiniteDataError(summary, where)
         return summary
 
     # -- samples ---------------------------------------------------------------

@@ -314,9 +314,7 @@ class RVAE(NeuralEstimatorMixin, TransformerMixin, BaseEstimator):
             def where(p):
                 return f"pixel (x={p % cols}, y={p // cols})"
 
-            err = NonFiniteDataError(summary)
-            err.args = (summary.nonfinite_message(where).replace("spectra", "pixels"),)
-            raise err
+            raise NonFiniteDataError(summary, where, unit="pixels")
         return X
 
     def _check_params(self, maps):

@@ -314,9 +314,7 @@ class VAE(NeuralEstimatorMixin, TransformerMixin, BaseEstimator):
     def _check_values(X, where):
         summary = summarize_spectra(X)
         if summary.n_nonfinite:
-            err = NonFiniteDataError(summary)
-            err.args = (summary.nonfinite_message(where),)
-            raise err
+            raise NonFiniteDataError(summary, where)
         return summary
 
     def _check_input(self, X, name, with_where=False):
@@ -394,16 +392,19 @@ class VAE(NeuralEstimatorMixin, TransformerMixin, BaseEstimator):
         out = predict_in_batches(self.model_.decode, RowStream(Z), self.device_)
         return out.astype(np.float64) * factor
 
+    def _encode_decode(self, t):
+        """Posterior ``(mu, logvar)`` of scaled spectra ``t`` and their
+        reconstruction from ``mu`` in data units."""
+        x_in, norm = self._encoder_input(t)
+        mu, logvar = self.model_.encode(x_in)
+        return mu, logvar, self.model_.decode(mu) * norm * self.scale_
+
     def _reconstruct_block(self, block):
         """Reconstructions (data units) of a block of spectra in data units."""
-
-        def fn(t):
-            x_in, norm = self._encoder_input(t)
-            mu, _ = self.model_.encode(x_in)
-            return self.model_.decode(mu) * norm * self.scale_
-
         stream = RowStream(np.asarray(block, dtype=np.float32), scale=self.scale_)
-        return predict_in_batches(fn, stream, self.device_)
+        return predict_in_batches(
+            lambda t: self._encode_decode(t)[2], stream, self.device_
+        )
 
     def reconstruct(self, X):
         """Spectra decoded from their latent means, in data units.
@@ -439,11 +440,13 @@ class VAE(NeuralEstimatorMixin, TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        dict of numpy.ndarray
+        dict of arrays
             ``"mean"``, ``"sd"`` (n_spectra, latent_dim): the posterior;
             ``"mse"`` (n_spectra,): mean squared error of the reconstruction
             from the posterior mean; ``"input_mean"``,
-            ``"reconstruction_mean"`` (n_spectra,): both averaged over energy.
+            ``"reconstruction_mean"`` (n_spectra,): both averaged over energy
+            (all numpy); ``"reconstruction"`` (n_spectra, n_channels): as
+            :meth:`reconstruct` gives it, lazy for dask input.
         """
         X, where = self._check_input(X, "VAE.summarize", with_where=True)
         self.model_.eval()
@@ -465,12 +468,12 @@ class VAE(NeuralEstimatorMixin, TransformerMixin, BaseEstimator):
                     nonfinite_rows=n_bad > 0,
                     zero_rows=np.zeros(len(cols), dtype=bool),
                 )
-                err = NonFiniteDataError(summary)
-                err.args = (summary.nonfinite_message(where),)
-                raise err
+                raise NonFiniteDataError(summary, where)
+            rec = X.map_blocks(self._reconstruct_block, dtype=np.float32)
         else:
-            cols = self._summary_block(X)
+            cols, rec = self._summary_block(X, with_reconstruction=True)
         return {
+            "reconstruction": rec,
             "mean": cols[:, :k],
             "sd": cols[:, k : 2 * k],
             "mse": cols[:, 2 * k],
@@ -478,30 +481,32 @@ class VAE(NeuralEstimatorMixin, TransformerMixin, BaseEstimator):
             "reconstruction_mean": cols[:, 2 * k + 2],
         }
 
-    def _summary_block(self, block):
-        """Columns of :meth:`summarize` (and a NaN/inf count) for a block."""
+    def _summary_block(self, block, with_reconstruction=False):
+        """Columns of :meth:`summarize` (and a NaN/inf count) for a block;
+        with ``with_reconstruction`` also the reconstructed block."""
         block = np.asarray(block, dtype=np.float32)
         n_bad = block.shape[1] - np.isfinite(block).sum(axis=1)
 
         def fn(t):
-            x_in, norm = self._encoder_input(t)
-            mu, logvar = self.model_.encode(x_in)
-            rec = self.model_.decode(mu) * norm * self.scale_
+            mu, logvar, rec = self._encode_decode(t)
             x = t * self.scale_
-            return torch.cat(
-                [
-                    mu,
-                    torch.exp(0.5 * logvar),
-                    ((x - rec) ** 2).mean(1, keepdim=True),
-                    x.mean(1, keepdim=True),
-                    rec.mean(1, keepdim=True),
-                ],
-                dim=1,
-            )
+            cols = [
+                mu,
+                torch.exp(0.5 * logvar),
+                ((x - rec) ** 2).mean(1, keepdim=True),
+                x.mean(1, keepdim=True),
+                rec.mean(1, keepdim=True),
+            ]
+            return torch.cat(cols + ([rec] if with_reconstruction else []), dim=1)
 
         stream = RowStream(block, scale=self.scale_)
-        out = predict_in_batches(fn, stream, self.device_).astype(np.float64)
-        return np.concatenate([out, n_bad[:, None].astype(np.float64)], axis=1)
+        out = predict_in_batches(fn, stream, self.device_)
+        n_cols = 2 * int(self.latent_dim) + 3
+        cols = np.concatenate(
+            [out[:, :n_cols].astype(np.float64), n_bad[:, None].astype(np.float64)],
+            axis=1,
+        )
+        return (cols, out[:, n_cols:]) if with_reconstruction else cols
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

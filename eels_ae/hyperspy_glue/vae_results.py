@@ -54,11 +54,11 @@ class VAEResult:
         """
         si = as_spectrum_image(signal, "s.vae()")
         # Latents, error and mean maps in one pass over the data (a lazy
-        # signal is read once); the reconstruction itself stays lazy.
+        # signal is read once); a lazy reconstruction stays lazy.
         summary = model.summarize(signal)
         z, z_sd, mse = summary["mean"], summary["sd"], summary["mse"]
         means = (summary["input_mean"], summary["reconstruction_mean"])
-        rec = model.reconstruct(signal)
+        rec = summary["reconstruction"]
         title = signal.metadata.General.title or "spectrum image"
         stack = "Latent variable"
         maps = [
