@@ -16,6 +16,7 @@ arrays without HyperSpy, with the scikit-learn API.
 from . import data, metrics
 from .estimators import DAEU, RVAE, VAE, VCA, DenoisingAE, LatentClassifier
 from .hyperspy_glue import ALGORITHMS, install, register_algorithm
+from .model_files import ModelFileError, load_model, model_info
 
 __version__ = "0.1.0"
 
@@ -24,11 +25,14 @@ __all__ = [
     "DAEU",
     "DenoisingAE",
     "LatentClassifier",
+    "ModelFileError",
     "RVAE",
     "VAE",
     "VCA",
     "data",
+    "load_model",
     "metrics",
+    "model_info",
     "register_algorithm",
 ]
 

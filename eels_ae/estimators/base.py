@@ -11,6 +11,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from ..model_files import ModelFileMixin
 from ..streaming import DEFAULT_BLOCK_BYTES, RowStream, is_dask_array
 
 __all__ = [
@@ -109,7 +110,7 @@ def as_2d_array(X, name):
     return X
 
 
-class UnmixingEstimator(TransformerMixin, BaseEstimator):
+class UnmixingEstimator(ModelFileMixin, TransformerMixin, BaseEstimator):
     """Base class: linear unmixing ``X ~ A @ components_`` with abundances ``A``.
 
     Subclasses implement ``_fit(X, summary)`` and ``_abundances(stream)``.

@@ -10,12 +10,13 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
+from ..model_files import ModelFileMixin
 from ..spectrum_image import as_spectrum_image
 
 __all__ = ["LatentClassifier"]
 
 
-class LatentClassifier(ClassifierMixin, BaseEstimator):
+class LatentClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
     __doc__ = """A classifier on the frozen latent space of a :class:`DenoisingAE`.
 
     As in RapidEELS (source 003): the trained encoder turns each spectrum into

@@ -121,6 +121,7 @@ class DAEU(NeuralEstimatorMixin, UnmixingEstimator):
         random_state=None,
         show_progressbar=None,
         max_init_samples=50000,
+        callbacks=None,
     ):
         self.n_components = n_components
         self.init = init
@@ -140,6 +141,7 @@ class DAEU(NeuralEstimatorMixin, UnmixingEstimator):
         self.random_state = random_state
         self.show_progressbar = show_progressbar
         self.max_init_samples = max_init_samples
+        self.callbacks = callbacks
 
     def _fit(self, X, summary):
         if self.init not in ("vca", "random"):
@@ -173,7 +175,6 @@ class DAEU(NeuralEstimatorMixin, UnmixingEstimator):
                     dropout=self.dropout,
                 )
                 net.decoder_lr_factor = float(self.decoder_lr_factor)
-                warmup = []
                 desc = f"DAEU {i + 1}/{self.n_init}"
                 run = functools.partial(
                     self._run_training,
@@ -184,32 +185,36 @@ class DAEU(NeuralEstimatorMixin, UnmixingEstimator):
                     device=device,
                     rng=rng,
                 )
+                warm = None
                 if self.init == "vca":
                     net.set_endmembers(self._vca_start(stream, summary, rng))
                     if self.warmup_epochs:
                         # Encoder alone first: the decoder keeps the VCA start.
                         net.decoder.weight.requires_grad_(False)
-                        warmup = run(
+                        warm = run(
                             desc=desc + " (encoder)",
                             max_epochs=self.warmup_epochs,
                             tol=None,
-                        ).loss_curve
+                        )
                         net.decoder.weight.requires_grad_(True)
-                result = run(desc=desc)
-                result.loss_curve = warmup + result.loss_curve
-                result.n_epochs += len(warmup)
+                if warm is not None and warm.ended_by_user:
+                    # Ctrl-C or a callback's stop during the warm-up ends the fit.
+                    result = warm
+                else:
+                    result = run(desc=desc)
+                    if warm is not None:
+                        result.loss_curve = warm.loss_curve + result.loss_curve
+                        result.history = warm.history + result.history
+                        result.n_epochs += warm.n_epochs
             self.init_losses_.append(result.best_loss)
             if best is None or result.best_loss < best[1].best_loss:
                 best = (net, result)
-            if result.interrupted:
+            if result.ended_by_user:
                 break
         net, result = best
         self.model_ = net
-        self.device_ = device
+        self._finalise_training(result, device)
         self.scale_ = scale
-        self.loss_curve_ = result.loss_curve
-        self.n_epochs_ = result.n_epochs
-        self.best_loss_ = result.best_loss
         endmembers = net.endmembers.detach().cpu().numpy().astype(np.float64)
         self.components_ = endmembers * scale * self._intensity_factor(stream, mask)
 

@@ -9,6 +9,7 @@ import torch
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
+from ..model_files import ModelFileMixin
 from ..models.denoising import RAPIDEELS_LAYERS, ConvDenoisingAE
 from ..spatial import neighbourhood_stack, window_mean
 from ..spectrum_image import as_spectrum_image, check_energy_axis, remove_power_law
@@ -24,7 +25,7 @@ _NOISES = ("auto", "poisson", "gaussian", None)
 _NORMALIZE = ("global", "spectrum")
 
 
-class DenoisingAE(NeuralEstimatorMixin, BaseEstimator):
+class DenoisingAE(ModelFileMixin, NeuralEstimatorMixin, BaseEstimator):
     __doc__ = """RapidEELS 1-D convolutional denoising autoencoder, for any energy axis.
 
     Five stride-2 Conv1D layers (8/16/16/32/64 filters, kernels 7/7/5/5/3,
@@ -140,6 +141,7 @@ class DenoisingAE(NeuralEstimatorMixin, BaseEstimator):
         device="auto",
         random_state=None,
         show_progressbar=None,
+        callbacks=None,
     ):
         self.latent_dim = latent_dim
         self.target = target
@@ -159,6 +161,7 @@ class DenoisingAE(NeuralEstimatorMixin, BaseEstimator):
         self.device = device
         self.random_state = random_state
         self.show_progressbar = show_progressbar
+        self.callbacks = callbacks
 
     # -- fitting -------------------------------------------------------------
     def fit(self, X, y=None):
@@ -211,10 +214,7 @@ class DenoisingAE(NeuralEstimatorMixin, BaseEstimator):
                 rng=rng,
                 desc="Denoising AE",
             )
-        self.device_ = device
-        self.loss_curve_ = result.loss_curve
-        self.n_epochs_ = result.n_epochs
-        self.best_loss_ = result.best_loss
+        self._finalise_training(result, device)
         return self
 
     @property

@@ -30,6 +30,12 @@ TRAINING_PARAMS_DOC = """\
         gives the same result on the CPU.
     show_progressbar : bool or None
         ``None`` follows ``hs.preferences.General.show_progressbar``.
+    callbacks : sequence of callable, optional
+        Called at the end of every epoch with an
+        :class:`eels_ae.training.EpochEnd` (``epoch``, ``loss``, ``elapsed``,
+        ``phase``); ``info.stop()`` ends training cleanly, keeping the best
+        weights (see :class:`eels_ae.training.StopAfter`). Not saved in
+        model files.
 """
 
 
@@ -86,4 +92,25 @@ class NeuralEstimatorMixin:
             rng=rng,
             show_progressbar=self.show_progressbar,
             desc=desc,
+            callbacks=self._callbacks(),
         )
+
+    def _callbacks(self):
+        cbs = getattr(self, "callbacks", None)
+        if cbs is None:
+            return []
+        cbs = [cbs] if callable(cbs) else list(cbs)
+        bad = [c for c in cbs if not callable(c)]
+        if bad:
+            raise TypeError(
+                f"callbacks must be callables taking an EpochEnd, got {bad[0]!r}."
+            )
+        return cbs
+
+    def _finalise_training(self, result, device):
+        """The fitted attributes every neural estimator has after training."""
+        self.device_ = device
+        self.loss_curve_ = list(result.loss_curve)
+        self.n_epochs_ = int(result.n_epochs)
+        self.best_loss_ = float(result.best_loss)
+        self.history_ = list(result.history)

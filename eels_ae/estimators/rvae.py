@@ -10,6 +10,7 @@ import torch
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from ..model_files import ModelFileMixin
 from ..models.rvae import RotationalVAE, patch_grid
 from ..models.variational import estimate_noise_variance
 from ..patches import interior_shape, patch_stream
@@ -59,7 +60,7 @@ class RVAECodes:
     offset: tuple
 
 
-class RVAE(NeuralEstimatorMixin, TransformerMixin, BaseEstimator):
+class RVAE(ModelFileMixin, NeuralEstimatorMixin, TransformerMixin, BaseEstimator):
     __doc__ = """Multichannel rotationally invariant VAE on windows of maps.
 
     Source 000's multichannel rVAE: a ``window x window`` patch around every
@@ -193,6 +194,7 @@ class RVAE(NeuralEstimatorMixin, TransformerMixin, BaseEstimator):
         device="auto",
         random_state=None,
         show_progressbar=None,
+        callbacks=None,
     ):
         self.window = window
         self.latent_dim = latent_dim
@@ -214,6 +216,7 @@ class RVAE(NeuralEstimatorMixin, TransformerMixin, BaseEstimator):
         self.device = device
         self.random_state = random_state
         self.show_progressbar = show_progressbar
+        self.callbacks = callbacks
 
     # -- fitting -------------------------------------------------------------
     def fit(self, X, y=None):
@@ -281,10 +284,7 @@ class RVAE(NeuralEstimatorMixin, TransformerMixin, BaseEstimator):
                 rng=rng,
                 desc="rVAE",
             )
-        self.device_ = device
-        self.loss_curve_ = result.loss_curve
-        self.n_epochs_ = result.n_epochs
-        self.best_loss_ = result.best_loss
+        self._finalise_training(result, device)
         return self
 
     # -- checks --------------------------------------------------------------

@@ -10,6 +10,7 @@ import torch
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from ..model_files import ModelFileMixin
 from ..models.vae import DEFAULT_HIDDEN, SpectrumVAE
 from ..models.variational import (
     estimate_noise_variance,
@@ -34,7 +35,7 @@ _SAMPLE_ROWS = 5000
 _COLLAPSE_RATIO = 1.0
 
 
-class VAE(NeuralEstimatorMixin, TransformerMixin, BaseEstimator):
+class VAE(ModelFileMixin, NeuralEstimatorMixin, TransformerMixin, BaseEstimator):
     __doc__ = f"""Variational autoencoder that encodes each spectrum into a few latents.
 
     A fully connected encoder maps every spectrum to a Gaussian posterior
@@ -141,6 +142,7 @@ class VAE(NeuralEstimatorMixin, TransformerMixin, BaseEstimator):
         device="auto",
         random_state=None,
         show_progressbar=None,
+        callbacks=None,
     ):
         self.latent_dim = latent_dim
         self.hidden = hidden
@@ -157,6 +159,7 @@ class VAE(NeuralEstimatorMixin, TransformerMixin, BaseEstimator):
         self.device = device
         self.random_state = random_state
         self.show_progressbar = show_progressbar
+        self.callbacks = callbacks
 
     # -- fitting ---------------------------------------------------------------
     def fit(self, X, y=None):
@@ -211,10 +214,7 @@ class VAE(NeuralEstimatorMixin, TransformerMixin, BaseEstimator):
                 rng=rng,
                 desc="VAE",
             )
-        self.device_ = device
-        self.loss_curve_ = result.loss_curve
-        self.n_epochs_ = result.n_epochs
-        self.best_loss_ = result.best_loss
+        self._finalise_training(result, device)
         self._check_collapse(sample)
         return self
 

@@ -40,6 +40,14 @@ class DAEUNet(nn.Module):
         dropout=0.1,
     ):
         super().__init__()
+        # Constructor arguments: what a model file needs to rebuild the network.
+        self.config = dict(
+            n_channels=int(n_channels),
+            n_components=int(n_components),
+            hidden_factors=[int(f) for f in hidden_factors],
+            negative_slope=float(negative_slope),
+            dropout=float(dropout),
+        )
         widths = [n_channels] + [f * n_components for f in hidden_factors]
         layers = []
         for n_in, n_out in zip(widths[:-1], widths[1:], strict=True):
@@ -58,6 +66,9 @@ class DAEUNet(nn.Module):
 
     #: Learning rate of the decoder relative to the encoder's.
     decoder_lr_factor = 1.0
+
+    #: Plain attributes (not tensors) a model file keeps.
+    state_attributes = ("decoder_lr_factor",)
 
     def parameter_groups(self, learning_rate):
         """Optimiser groups: the decoder may learn slower than the encoder."""

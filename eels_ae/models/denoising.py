@@ -72,6 +72,13 @@ class ConvDenoisingAE(nn.Module):
     ):
         super().__init__()
         layers = [(int(f), int(k)) for f, k in layers]
+        self.config = dict(
+            n_channels=int(n_channels),
+            in_spectra=int(in_spectra),
+            latent_dim=int(latent_dim),
+            layers=[list(p) for p in layers],
+            dropout=float(dropout),
+        )
         self.n_channels = int(n_channels)
         self.lengths = conv_lengths(n_channels, len(layers))
         self.in_spectra = int(in_spectra)

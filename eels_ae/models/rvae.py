@@ -166,6 +166,19 @@ class RotationalVAE(nn.Module):
         translation_warmup=0,
     ):
         super().__init__()
+        self.config = dict(
+            window=int(window),
+            n_channels=int(n_channels),
+            latent_dim=int(latent_dim),
+            rotation=bool(rotation),
+            translation=bool(translation),
+            hidden=int(hidden),
+            encoder_layers=int(encoder_layers),
+            decoder_layers=int(decoder_layers),
+            translation_prior=float(translation_prior),
+            equivariance=float(equivariance),
+            translation_warmup=int(translation_warmup),
+        )
         self.window = int(window)
         self.n_channels = int(n_channels)
         self.latent_dim = int(latent_dim)
@@ -191,6 +204,10 @@ class RotationalVAE(nn.Module):
         self.dec_body = nn.Sequential(*layers)
 
     # -- training schedule -----------------------------------------------------
+    #: Plain attributes (not tensors) a model file keeps: the epoch decides
+    #: whether the shift is used (it is held at zero during the warm-up).
+    state_attributes = ("_epoch",)
+
     def start_epoch(self, epoch):
         """Called by the training engine before each epoch."""
         self._epoch = int(epoch)

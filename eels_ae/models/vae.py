@@ -53,6 +53,12 @@ class SpectrumVAE(nn.Module):
     ):
         super().__init__()
         hidden = tuple(int(h) for h in hidden)
+        self.config = dict(
+            n_channels=int(n_channels),
+            latent_dim=int(latent_dim),
+            hidden=list(hidden),
+            log_output=bool(log_output),
+        )
         self.n_channels, self.latent_dim = int(n_channels), int(latent_dim)
         self.log_output = bool(log_output)
         self.encoder = _mlp((self.n_channels,) + hidden)

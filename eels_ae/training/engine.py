@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import copy
 import math
+import time
 import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
-from .progress import progress_bar
+from .callbacks import EpochEnd, ProgressBarCallback, call_hook
 
 __all__ = ["TrainingResult", "train"]
 
@@ -33,6 +34,11 @@ class TrainingResult:
         True if ``tol`` stopped training before ``max_epochs``.
     interrupted : bool
         True if the user pressed Ctrl-C.
+    stopped : bool
+        True if a callback asked to stop (:meth:`EpochEnd.stop`).
+    history : list of dict
+        One record per epoch: ``epoch``, ``loss``, ``elapsed`` (seconds since
+        the start of this call), ``warming_up`` and ``phase``.
     """
 
     loss_curve: list = field(default_factory=list)
@@ -41,6 +47,13 @@ class TrainingResult:
     best_epoch: int = -1
     stopped_early: bool = False
     interrupted: bool = False
+    stopped: bool = False
+    history: list = field(default_factory=list)
+
+    @property
+    def ended_by_user(self) -> bool:
+        """Ctrl-C or a callback's stop: later phases should not start."""
+        return self.interrupted or self.stopped
 
 
 def train(
@@ -58,6 +71,7 @@ def train(
     n_iter_no_change=5,
     show_progressbar=None,
     desc="Training",
+    callbacks=None,
 ):
     """Train ``model`` on mini-batches from ``stream``; keep the best weights.
 
@@ -90,7 +104,13 @@ def train(
     show_progressbar : bool or None
         ``None`` follows ``hs.preferences.General.show_progressbar``.
     desc : str
-        Label of the progress bar.
+        Label of the progress bar (and ``phase`` of the epoch records).
+    callbacks : sequence of callable, optional
+        Each is called as ``callback(info)`` at the end of every epoch with
+        an :class:`~eels_ae.training.EpochEnd` (epoch, loss, elapsed time,
+        ``info.stop()`` to end training after this epoch, keeping the best
+        weights). Objects may also have ``on_train_begin(info)`` and
+        ``on_train_end(result)``. The progress bar is one of them.
 
     Returns
     -------
@@ -106,7 +126,11 @@ def train(
     result = TrainingResult()
     best_state = None
     no_improvement = 0
-    bar = progress_bar(total=max_epochs, desc=desc, show=show_progressbar)
+    hooks = [ProgressBarCallback(show_progressbar), *(callbacks or ())]
+    start = time.perf_counter()
+    begin = EpochEnd(-1, math.nan, 0.0, max_epochs=max_epochs, phase=desc)
+    for hook in hooks:
+        call_hook(hook, "on_train_begin", begin)
     try:
         for epoch in range(max_epochs):
             if hasattr(model, "start_epoch"):
@@ -128,12 +152,27 @@ def train(
                     model.project_()
                 total += loss.item() * len(batch)
                 count += len(batch)
-            epoch_loss = total / max(count, 1)
+            # An epoch that drew no sample has no loss: never a "best" of 0.
+            epoch_loss = total / count if count else math.nan
             result.loss_curve.append(epoch_loss)
             result.n_epochs = epoch + 1
-            bar.update(1)
-            bar.set_postfix(loss=f"{epoch_loss:.4g}")
-            if getattr(model, "warming_up", False):
+            warming = bool(getattr(model, "warming_up", False))
+            info = EpochEnd(
+                epoch=epoch,
+                loss=epoch_loss,
+                elapsed=time.perf_counter() - start,
+                max_epochs=max_epochs,
+                warming_up=warming,
+                phase=desc,
+            )
+            result.history.append(info.record())
+            for hook in hooks:
+                hook(info)
+            if info.stop_requested:
+                result.stopped = True
+            if warming or not count:
+                if result.stopped:
+                    break
                 continue
             if epoch_loss < result.best_loss - (tol or 0.0):
                 no_improvement = 0
@@ -142,6 +181,8 @@ def train(
             if epoch_loss < result.best_loss:
                 result.best_loss, result.best_epoch = epoch_loss, epoch
                 best_state = copy.deepcopy(model.state_dict())
+            if result.stopped:
+                break
             if tol is not None and no_improvement >= n_iter_no_change:
                 result.stopped_early = True
                 break
@@ -154,7 +195,8 @@ def train(
             stacklevel=3,
         )
     finally:
-        bar.close()
+        for hook in hooks:
+            call_hook(hook, "on_train_end", result)
     if best_state is not None:
         model.load_state_dict(best_state)
     model.eval()
