@@ -15,7 +15,7 @@ arrays without HyperSpy, with the scikit-learn API.
 
 from . import data, metrics
 from .estimators import DAEU, RVAE, VAE, VCA, DenoisingAE, LatentClassifier
-from .hyperspy_glue import ALGORITHMS, install, register_algorithm
+from .hyperspy_glue import ALGORITHMS, apply_model, install, register_algorithm
 from .model_files import ModelFileError, load_model, model_info
 
 __version__ = "0.1.0"
@@ -29,6 +29,7 @@ __all__ = [
     "RVAE",
     "VAE",
     "VCA",
+    "apply_model",
     "data",
     "load_model",
     "metrics",

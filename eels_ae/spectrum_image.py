@@ -119,6 +119,7 @@ def as_spectrum_image(X, name="this method"):
             "scale": float(axis.scale),
             "size": int(axis.size),
             "units": str(axis.units),
+            "name": str(axis.name),
         }
         data = X.data
         cube = data if data.ndim == 3 else data[None]
@@ -160,8 +161,12 @@ def check_energy_axis(got, trained):
         raise ValueError(
             "the energy axis does not match the training one: offset "
             f"{got['offset']:g} vs {trained['offset']:g}, scale {got['scale']:g} vs "
-            f"{trained['scale']:g} {trained['units']}. Align the spectra (e.g. "
-            "s.align_zero_loss_peak, or crop/interpolate to the training axis)."
+            f"{trained['scale']:g} {trained['units']} (difference: offset "
+            f"{got['offset'] - trained['offset']:+g}, scale "
+            f"{got['scale'] - trained['scale']:+g}). Align the spectra (e.g. "
+            "s.align_zero_loss_peak, or crop/interpolate to the training axis), "
+            "or let eels_ae.apply_model(s, model, energy_axis='resample') "
+            "interpolate them onto the model's axis."
         )
 
 

@@ -2,6 +2,7 @@
 the methods eels_ae adds to 1-D signals (``s.denoise_ae``)."""
 
 from . import decomposition, signal_methods
+from .apply import apply_model, install_save_hook, uninstall_save_hook
 from .decomposition import ALGORITHMS, make_estimator, register_algorithm
 from .rvae_method import rvae
 from .rvae_results import RVAEResult
@@ -14,6 +15,7 @@ __all__ = [
     "RVAEResult",
     "SIGNAL_METHODS",
     "VAEResult",
+    "apply_model",
     "denoise_ae",
     "install",
     "make_estimator",
@@ -28,9 +30,11 @@ def install():
     """Wrap HyperSpy's ``decomposition`` and add eels_ae's signal methods (once)."""
     decomposition.install()
     signal_methods.install_methods()
+    install_save_hook()
 
 
 def uninstall():
     """Undo :func:`install`: HyperSpy as it was before ``import eels_ae``."""
     decomposition.uninstall()
     signal_methods.uninstall_methods()
+    uninstall_save_hook()

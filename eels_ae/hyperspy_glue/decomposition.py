@@ -24,6 +24,8 @@ import numpy as np
 
 from ..estimators import DAEU, VCA, UnmixingEstimator
 from ..estimators.base import NonFiniteDataError
+from .apply import signal_energy_axis
+from .compat import navigation_shape_in_array, unfolded_spectra
 from .params import check_params
 
 __all__ = ["ALGORITHMS", "install", "make_estimator", "register_algorithm"]
@@ -100,7 +102,7 @@ def _check_signal(signal):
 
 def _pixel_namer(signal):
     """Row of the unfolded data -> navigation indices as HyperSpy shows them."""
-    shape = signal.axes_manager._navigation_shape_in_array
+    shape = navigation_shape_in_array(signal)
 
     def where(row):
         return "(" + ", ".join(str(i) for i in np.unravel_index(row, shape)[::-1]) + ")"
@@ -134,8 +136,12 @@ def _wrap(original, lazy):
         saved = copy.deepcopy(self.learning_results.__dict__)
         try:
             if lazy:
-                return _lazy_decomposition(**arguments)
-            return original(**arguments)
+                out = _lazy_decomposition(**arguments)
+            else:
+                out = original(**arguments)
+            # The axis trained on travels with the model (model files, apply).
+            estimator.energy_axis_ = signal_energy_axis(self)
+            return out
         except BaseException as err:
             self.learning_results.__dict__.clear()
             self.learning_results.__dict__.update(saved)
@@ -177,10 +183,7 @@ def _lazy_decomposition(
             "lazy signals yet; call on s.compute() (or a cropped signal) instead."
         )
     estimator = algorithm
-    am = self.axes_manager
-    X = self._data_aligned_with_axes.reshape(
-        am._navigation_shape_in_array + (am.signal_size,)
-    ).reshape((am.navigation_size, am.signal_size))
+    X = unfolded_spectra(self)
     loadings = estimator.fit(X).transform(X)
     target = LearningResults()
     target.factors = estimator.components_.T.copy()

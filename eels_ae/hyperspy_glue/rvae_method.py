@@ -8,6 +8,7 @@ import warnings
 import numpy as np
 
 from ..estimators import RVAE
+from .compat import copy_with_new_data
 from .params import check_params, fitted_model
 from .rvae_results import RVAEResult
 
@@ -184,7 +185,7 @@ def _nmf_loadings(signal, n, random_state):
 
     # A new signal object around the same data: decomposition does not write
     # to the data, and the results land in the copy's learning_results.
-    work = signal._deepcopy_with_new_data(signal.data)
+    work = copy_with_new_data(signal, signal.data)
     nmf = NMF(n_components=n, init="nndsvda", max_iter=500, random_state=random_state)
     try:
         work.decomposition(algorithm=nmf, output_dimension=n, print_info=False)

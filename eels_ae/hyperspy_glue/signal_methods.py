@@ -8,6 +8,7 @@ they are called on.
 from __future__ import annotations
 
 from ..estimators import DenoisingAE
+from .apply import apply_model as _apply_model
 from .params import fitted_model
 from .rvae_method import rvae
 from .vae_method import vae
@@ -53,8 +54,21 @@ def denoise_ae(self, model=None, return_model=False, **params):
     return (out, model) if return_model else out
 
 
+def apply_model(self, model, energy_axis="strict", **kwargs):
+    """Apply a trained eels_ae model (or model file) to this signal.
+
+    See :func:`eels_ae.apply_model`.
+    """
+    return _apply_model(self, model, energy_axis=energy_axis, **kwargs)
+
+
 #: Name -> function of every method eels_ae adds to ``Signal1D``.
-SIGNAL_METHODS = {"rvae": rvae, "vae": vae, "denoise_ae": denoise_ae}
+SIGNAL_METHODS = {
+    "rvae": rvae,
+    "vae": vae,
+    "denoise_ae": denoise_ae,
+    "apply_model": apply_model,
+}
 
 
 def install_methods():

@@ -1,0 +1,235 @@
+"""Apply a trained model to a new acquisition, and keep models in saved signals.
+
+``eels_ae.apply_model(s, model)`` (also ``s.apply_model(model)``) puts the
+result of a trained estimator on a new signal where a fresh fit's would go:
+unmixing models fill ``s.learning_results`` (the model's endmembers as
+factors), the others return their result signals. The energy axis is checked
+against the model's: a mismatch raises, or with ``energy_axis="resample"`` the
+signal is interpolated onto the model's axis (with a warning).
+
+``s.save("x.hspy")`` after an eels_ae decomposition stores the model inside
+the file as model-file bytes (safetensors + JSON, never a pickle) and the
+algorithm as its name; ``eels_ae.load_model(hs.load("x.hspy"))`` gets it back.
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+
+import numpy as np
+
+from ..model_files import ModelFileError, load_model, model_to_bytes
+
+__all__ = ["apply_model", "install_save_hook", "signal_energy_axis"]
+
+_WRAPPED = "__eels_ae_original__"
+
+
+def signal_energy_axis(signal):
+    """The signal axis as the dict model files keep (``None`` if not uniform)."""
+    am = signal.axes_manager
+    if am.signal_dimension != 1:
+        return None
+    axis = am.signal_axes[0]
+    if not axis.is_uniform:
+        return None
+    return {
+        "offset": float(axis.offset),
+        "scale": float(axis.scale),
+        "size": int(axis.size),
+        "units": str(axis.units),
+        "name": str(axis.name),
+    }
+
+
+def _axes_match(got, trained):
+    scale = abs(trained["scale"])
+    return (
+        got["size"] == trained.get("size", got["size"])
+        and abs(got["scale"] - trained["scale"]) <= 1e-6 * scale
+        and abs(got["offset"] - trained["offset"]) <= 0.5 * scale
+    )
+
+
+def _on_model_axis(signal, model, energy_axis):
+    """``signal`` itself, or a copy interpolated onto the model's energy axis."""
+    if energy_axis not in ("strict", "resample"):
+        raise ValueError(
+            f"energy_axis={energy_axis!r} is not known: use 'strict' (raise on a "
+            "different axis) or 'resample' (interpolate onto the model's axis)."
+        )
+    trained = getattr(model, "energy_axis_", None)
+    got = signal_energy_axis(signal)
+    if trained is None or got is None or _axes_match(got, trained):
+        return signal
+    last = lambda e: e["offset"] + e["scale"] * (e["size"] - 1)  # noqa: E731
+    if energy_axis == "strict":
+        raise ValueError(
+            "the energy axis of this signal differs from the model's: offset "
+            f"{got['offset']:g} vs {trained['offset']:g} "
+            f"({got['offset'] - trained['offset']:+g}), scale {got['scale']:g} vs "
+            f"{trained['scale']:g} ({got['scale'] - trained['scale']:+g}), "
+            f"{got['size']} vs {trained['size']} channels ({trained['units']}). "
+            "Pass energy_axis='resample' to interpolate the signal onto the "
+            "model's axis, or calibrate/crop it to match."
+        )
+    lo, hi = sorted((trained["offset"], last(trained)))
+    g_lo, g_hi = sorted((got["offset"], last(got)))
+    if lo < g_lo - 1e-9 * abs(got["scale"]) or hi > g_hi + 1e-9 * abs(got["scale"]):
+        raise ValueError(
+            f"the model's energy axis ({lo:g} to {hi:g} {trained['units']}) is not "
+            f"inside this signal's ({g_lo:g} to {g_hi:g}): it cannot be resampled "
+            "without extrapolating. Acquire or crop to cover the model's range."
+        )
+    from hyperspy.axes import UniformDataAxis
+
+    new_axis = UniformDataAxis(
+        offset=trained["offset"],
+        scale=trained["scale"],
+        size=trained["size"],
+        units=trained["units"],
+        name=trained.get("name", "Energy loss"),
+    )
+    warnings.warn(
+        f"the signal was interpolated (linearly) from its energy axis (offset "
+        f"{got['offset']:g}, scale {got['scale']:g}, {got['size']} channels) onto "
+        f"the model's (offset {trained['offset']:g}, scale {trained['scale']:g}, "
+        f"{trained['size']} channels) before applying the model.",
+        UserWarning,
+        stacklevel=4,
+    )
+    axis_index = signal.axes_manager.signal_axes[0].index_in_axes_manager
+    return signal.interpolate_on_axis(new_axis, axis_index, inplace=False)
+
+
+def apply_model(signal, model, energy_axis="strict", **kwargs):
+    """Apply a trained eels_ae model to a new acquisition.
+
+    Parameters
+    ----------
+    signal : hyperspy signal
+        Eager or lazy (applied chunk by chunk).
+    model : eels_ae estimator, path or bytes
+        A fitted estimator, or a model file (:func:`eels_ae.load_model`).
+    energy_axis : {"strict", "resample"}, default "strict"
+        What to do when the signal's energy axis differs from the model's:
+        raise (with the differences), or interpolate a copy of the signal
+        onto the model's axis (with a warning). Never misaligned silently.
+    **kwargs
+        Passed to the method behind a representation model (``channels`` of
+        :meth:`s.rvae <eels_ae.hyperspy_glue.rvae>`).
+
+    Returns
+    -------
+    None, signal or result
+        Unmixing (DAEU, VCA): ``None``; the results are in
+        ``signal.learning_results`` as after ``s.decomposition`` (factors =
+        the model's endmembers, loadings = abundances of this signal), so
+        every HyperSpy tool works on them. Denoising: the denoised signal.
+        VAE, rVAE: their result objects. LatentClassifier: the class map.
+
+    Notes
+    -----
+    The signal is never modified. A call that fails leaves
+    ``learning_results`` as they were.
+    """
+    from ..estimators import RVAE, VAE, DenoisingAE, LatentClassifier
+    from ..estimators.base import UnmixingEstimator
+
+    if not hasattr(model, "get_params"):
+        model = load_model(model)
+    from sklearn.utils.validation import check_is_fitted
+
+    try:
+        check_is_fitted(model)
+    except Exception:  # noqa: BLE001 - NotFittedError
+        raise ValueError(
+            f"this {type(model).__name__} is not fitted: train it first (or load "
+            "a model file)."
+        ) from None
+    if isinstance(model, LatentClassifier):
+        work = _on_model_axis(signal, model.denoiser, energy_axis)
+        return model.predict(work)
+    work = _on_model_axis(signal, model, energy_axis)
+    if isinstance(model, UnmixingEstimator):
+        _apply_unmixing(signal, work, model)
+        return None
+    if isinstance(model, DenoisingAE):
+        return model.denoise(work)
+    if isinstance(model, VAE):
+        from .vae_results import VAEResult
+
+        return VAEResult.from_signal(work, model)
+    if isinstance(model, RVAE):
+        return work.rvae(model=model, **kwargs)
+    raise TypeError(f"{type(model).__name__} is not an eels_ae model.")
+
+
+def _apply_unmixing(signal, work, model):
+    from hyperspy.learn import LearningResults
+
+    from .compat import unfolded_spectra
+
+    X = unfolded_spectra(work)
+    loadings = model.transform(X)
+    target = LearningResults()
+    target.factors = np.array(model.components_.T)
+    target.loadings = loadings
+    target.decomposition_algorithm = model
+    target.output_dimension = int(model.components_.shape[0])
+    target.poissonian_noise_normalized = False
+    target.centre = None
+    target.mean = None
+    # Only now, with everything computed: a failure above changes nothing.
+    signal.learning_results.__dict__.update(target.__dict__)
+
+
+# -- keeping the model in s.save() ---------------------------------------------
+def _save(original):
+    @functools.wraps(original)
+    def save(self, *args, **kwargs):
+        lr = getattr(self, "learning_results", None)
+        est = getattr(lr, "decomposition_algorithm", None)
+        if lr is None or not hasattr(est, "save") or not hasattr(est, "get_params"):
+            return original(self, *args, **kwargs)
+        try:
+            data = model_to_bytes(est)
+        except ModelFileError as err:
+            warnings.warn(
+                f"the eels_ae model is not stored in the file: {err}",
+                UserWarning,
+                stacklevel=2,
+            )
+            data = None
+        saved = dict(lr.__dict__)
+        # What HDF5 can hold: the algorithm's name and the model file's bytes.
+        lr.decomposition_algorithm = f"eels_ae.{type(est).__name__}"
+        if data is not None:
+            lr.eels_ae_model = np.frombuffer(data, dtype=np.uint8)
+        try:
+            return original(self, *args, **kwargs)
+        finally:
+            lr.__dict__.clear()
+            lr.__dict__.update(saved)
+
+    setattr(save, _WRAPPED, original)
+    return save
+
+
+def install_save_hook():
+    """Wrap ``BaseSignal.save`` so that eels_ae models are stored safely (once)."""
+    from hyperspy.signal import BaseSignal
+
+    method = BaseSignal.__dict__["save"]
+    if not hasattr(method, _WRAPPED):
+        BaseSignal.save = _save(method)
+
+
+def uninstall_save_hook():
+    """Give HyperSpy back its own ``save``."""
+    from hyperspy.signal import BaseSignal
+
+    method = BaseSignal.__dict__["save"]
+    if hasattr(method, _WRAPPED):
+        BaseSignal.save = getattr(method, _WRAPPED)

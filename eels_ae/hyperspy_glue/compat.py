@@ -1,0 +1,25 @@
+"""Every use of HyperSpy's private API, in one place (checked on HyperSpy 2.5)."""
+
+from __future__ import annotations
+
+__all__ = ["copy_with_new_data", "navigation_shape_in_array", "unfolded_spectra"]
+
+
+def navigation_shape_in_array(signal):
+    """Navigation shape in array (C) order."""
+    return signal.axes_manager._navigation_shape_in_array
+
+
+def unfolded_spectra(signal):
+    """The data as ``(n_navigation, n_signal)`` spectra (numpy or dask), no copy
+    where HyperSpy's layout allows it."""
+    am = signal.axes_manager
+    X = signal._data_aligned_with_axes.reshape(
+        navigation_shape_in_array(signal) + (am.signal_size,)
+    )
+    return X.reshape((am.navigation_size, am.signal_size))
+
+
+def copy_with_new_data(signal, data):
+    """A signal like ``signal`` (class, axes, metadata) around ``data``."""
+    return signal._deepcopy_with_new_data(data)
