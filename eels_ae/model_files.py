@@ -214,11 +214,13 @@ class _Encoder:
 def _allowed_classes():
     import importlib
 
-    from . import estimators
+    from . import estimators, registry
 
+    classes = list(vars(estimators).values())
+    classes += [entry.estimator for entry in registry.REGISTRY.values()]
     allowed = {
         _class_path(c): c
-        for c in vars(estimators).values()
+        for c in classes
         if isinstance(c, type) and _is_estimator_class(c)
     }
     for path in _SKLEARN_CLASSES:

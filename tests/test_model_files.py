@@ -242,3 +242,39 @@ def test_failed_apply_leaves_learning_results(fitted, data):
     with pytest.raises(ValueError, match="differs from the model"):
         s.apply_model(model)
     np.testing.assert_array_equal(s.learning_results.factors, saved)
+
+
+def test_registry_drives_decomposition_names_and_spatial_input(data):
+    from eels_ae import registry
+    from eels_ae.hyperspy_glue import decomposition
+
+    assert set(eels_ae.ALGORITHMS) == set(registry.by_kind("unmixing"))
+    assert {a.method for a in registry.REGISTRY.values() if a.method} <= set(
+        eels_ae.hyperspy_glue.SIGNAL_METHODS
+    )
+
+    class ImageVCA(eels_ae.VCA):
+        """A spatial test algorithm: records the image it was given."""
+
+        def fit(self, X, y=None):
+            self.seen_shape_ = X.shape
+            return super().fit(X.reshape(-1, X.shape[-1]))
+
+        def transform(self, X):
+            return super().transform(X.reshape(-1, X.shape[-1]))
+
+    syn, _, _ = data
+    eels_ae.register_algorithm("image_vca", ImageVCA, input="image")
+    try:
+        s = syn.signal.deepcopy()
+        s.decomposition(
+            algorithm="image_vca", output_dimension=3, print_info=False, random_state=0
+        )
+        est = s.learning_results.decomposition_algorithm
+        assert est.seen_shape_ == (24, 24, s.axes_manager.signal_shape[0])
+        assert s.learning_results.loadings.shape == (24 * 24, 3)
+    finally:
+        registry.REGISTRY.pop("image_vca")
+        decomposition.ALGORITHMS.pop("image_vca")
+    with pytest.raises(KeyError, match="known: daeu"):
+        registry.get("nope")

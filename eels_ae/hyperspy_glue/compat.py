@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-__all__ = ["copy_with_new_data", "navigation_shape_in_array", "unfolded_spectra"]
+__all__ = [
+    "copy_with_new_data",
+    "navigation_shape_in_array",
+    "spectrum_image_array",
+    "unfolded_spectra",
+]
 
 
 def navigation_shape_in_array(signal):
@@ -18,6 +23,19 @@ def unfolded_spectra(signal):
         navigation_shape_in_array(signal) + (am.signal_size,)
     )
     return X.reshape((am.navigation_size, am.signal_size))
+
+
+def spectrum_image_array(signal):
+    """The data as a cube ``(rows, columns, channels)`` (a line scan is one row)."""
+    X = unfolded_spectra(signal)
+    shape = navigation_shape_in_array(signal)
+    rows, cols = (1, shape[0]) if len(shape) == 1 else shape[-2:]
+    if len(shape) > 2:
+        raise ValueError(
+            "a spatial algorithm needs 1 or 2 navigation dimensions, got "
+            f"{len(shape)}: index the extra axes first."
+        )
+    return X.reshape(rows, cols, X.shape[-1])
 
 
 def copy_with_new_data(signal, data):

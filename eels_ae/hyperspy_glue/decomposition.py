@@ -22,23 +22,41 @@ import inspect
 
 import numpy as np
 
-from ..estimators import DAEU, VCA, UnmixingEstimator
+from .. import registry
+from ..estimators import UnmixingEstimator
 from ..estimators.base import NonFiniteDataError
 from .apply import signal_energy_axis
-from .compat import navigation_shape_in_array, unfolded_spectra
+from .compat import (
+    navigation_shape_in_array,
+    spectrum_image_array,
+    unfolded_spectra,
+)
 from .params import check_params
 
 __all__ = ["ALGORITHMS", "install", "make_estimator", "register_algorithm"]
 
-#: Algorithm names accepted by ``s.decomposition(algorithm=...)``.
-ALGORITHMS: dict[str, type] = {"daeu": DAEU, "vca": VCA}
+#: Algorithm names accepted by ``s.decomposition(algorithm=...)``: the
+#: unmixing entries of :data:`eels_ae.registry.REGISTRY`.
+ALGORITHMS: dict[str, type] = {
+    name: entry.estimator for name, entry in registry.by_kind("unmixing").items()
+}
 
 _WRAPPED = "__eels_ae_original__"
 
 
-def register_algorithm(name, estimator_class):
-    """Make ``s.decomposition(algorithm=name)`` use ``estimator_class``."""
-    ALGORITHMS[name.lower()] = estimator_class
+def register_algorithm(name, estimator_class, input="spectra", summary=""):
+    """Make ``s.decomposition(algorithm=name)`` use ``estimator_class``.
+
+    Adds an unmixing entry to :data:`eels_ae.registry.REGISTRY`. With
+    ``input="image"`` the estimator receives the spectrum image ``(rows,
+    columns, channels)`` (numpy or dask) instead of unfolded spectra, so a
+    spatial method sees each pixel's neighbours.
+    """
+    entry = registry.Algorithm(
+        name.lower(), estimator_class, "unmixing", input, None, summary
+    )
+    registry.register(entry)
+    ALGORITHMS[entry.name] = estimator_class
 
 
 def make_estimator(name, output_dimension, params):
@@ -135,8 +153,8 @@ def _wrap(original, lazy):
         _check_signal(self)
         saved = copy.deepcopy(self.learning_results.__dict__)
         try:
-            if lazy:
-                out = _lazy_decomposition(**arguments)
+            if lazy or _takes_image(estimator):
+                out = _lazy_decomposition(**arguments, image=_takes_image(estimator))
             else:
                 out = original(**arguments)
             # The axis trained on travels with the model (model files, apply).
@@ -160,10 +178,19 @@ def _wrap(original, lazy):
     return decomposition
 
 
+def _takes_image(estimator):
+    """True for a registered spatial algorithm (input ``"image"``)."""
+    return any(
+        e.input == "image" and type(estimator) is e.estimator
+        for e in registry.by_kind("unmixing").values()
+    )
+
+
 def _lazy_decomposition(
-    self, algorithm, output_dimension, return_info, print_info, **options
+    self, algorithm, output_dimension, return_info, print_info, image=False, **options
 ):
-    """Stream a lazy signal through an eels_ae estimator; store the results."""
+    """Fit an eels_ae estimator on the signal's spectra (a lazy signal is
+    streamed) or, for a spatial algorithm, on its image; store the results."""
     from hyperspy.learn import LearningResults
 
     unsupported = [
@@ -183,7 +210,7 @@ def _lazy_decomposition(
             "lazy signals yet; call on s.compute() (or a cropped signal) instead."
         )
     estimator = algorithm
-    X = unfolded_spectra(self)
+    X = spectrum_image_array(self) if image else unfolded_spectra(self)
     loadings = estimator.fit(X).transform(X)
     target = LearningResults()
     target.factors = estimator.components_.T.copy()

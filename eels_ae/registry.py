@@ -1,0 +1,144 @@
+"""One registry of eels_ae's algorithms.
+
+Each entry says what an algorithm is (its name, estimator class and kind), how
+its input is taken from a signal, and which signal method (if any) runs it.
+The ``decomposition`` names (:data:`eels_ae.ALGORITHMS`) are derived from it,
+and so are the model classes a model file may name; the command line and GUI
+read it too. No HyperSpy here: the HyperSpy layer turns the ``input`` and
+``kind`` of an entry into signal handling.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["KINDS", "INPUTS", "Algorithm", "REGISTRY", "by_kind", "get", "register"]
+
+#: What an algorithm does: its result lands in ``learning_results``
+#: (unmixing), comes back as result signals (representation, denoising), or
+#: labels pixels (classifier).
+KINDS = ("unmixing", "representation", "denoising", "classifier")
+#: How the input is taken from a signal: unfolded spectra ``(n_pixels,
+#: n_channels)``; the image ``(rows, columns, channels)`` (spatial
+#: algorithms that need each pixel's neighbours); abundance maps of a
+#: decomposition ``(rows, columns, components)``; or latent codes of another
+#: model.
+INPUTS = ("spectra", "image", "maps", "latent")
+
+
+@dataclass(frozen=True)
+class Algorithm:
+    """One registry entry.
+
+    Attributes
+    ----------
+    name : str
+        Lower-case name (``s.decomposition(algorithm=name)`` for unmixing).
+    estimator : type
+        The scikit-learn estimator class.
+    kind : str
+        One of :data:`KINDS`.
+    input : str
+        One of :data:`INPUTS`.
+    method : str or None
+        Name of the signal method that runs it (``s.<method>(...)``), if any.
+    summary : str
+        One line for listings (CLI, GUI, docs).
+    """
+
+    name: str
+    estimator: type
+    kind: str
+    input: str
+    method: str | None = None
+    summary: str = ""
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"kind={self.kind!r} is not one of {KINDS}.")
+        if self.input not in INPUTS:
+            raise ValueError(f"input={self.input!r} is not one of {INPUTS}.")
+
+
+#: name -> :class:`Algorithm`.
+REGISTRY: dict[str, Algorithm] = {}
+
+
+def register(entry: Algorithm) -> Algorithm:
+    """Add (or replace) an entry; returns it."""
+    REGISTRY[entry.name.lower()] = entry
+    return entry
+
+
+def get(name: str) -> Algorithm:
+    """The entry of ``name`` (any case); a clear error lists the known ones."""
+    try:
+        return REGISTRY[name.lower()]
+    except KeyError:
+        raise KeyError(
+            f"{name!r} is not an eels_ae algorithm; known: {', '.join(REGISTRY)}."
+        ) from None
+
+
+def by_kind(kind: str) -> dict[str, Algorithm]:
+    """Entries of one kind, by name."""
+    return {n: a for n, a in REGISTRY.items() if a.kind == kind}
+
+
+def _builtin():
+    from .estimators import DAEU, RVAE, VAE, VCA, DenoisingAE, LatentClassifier
+
+    for entry in (
+        Algorithm(
+            "daeu",
+            DAEU,
+            "unmixing",
+            "spectra",
+            None,
+            "deep autoencoder unmixing (Palsson et al. 2018)",
+        ),
+        Algorithm(
+            "vca",
+            VCA,
+            "unmixing",
+            "spectra",
+            None,
+            "vertex component analysis + FCLS (Nascimento & Bioucas-Dias 2005)",
+        ),
+        Algorithm(
+            "vae",
+            VAE,
+            "representation",
+            "spectra",
+            "vae",
+            "variational autoencoder over spectra (Roccapriore et al. 2021)",
+        ),
+        Algorithm(
+            "rvae",
+            RVAE,
+            "representation",
+            "maps",
+            "rvae",
+            "multichannel rotationally invariant VAE on abundance-map windows",
+        ),
+        Algorithm(
+            "denoise_ae",
+            DenoisingAE,
+            "denoising",
+            "image",
+            "denoise_ae",
+            "RapidEELS convolutional denoising autoencoder",
+        ),
+        Algorithm(
+            "latent_classifier",
+            LatentClassifier,
+            "classifier",
+            "latent",
+            None,
+            "classifier on a denoising autoencoder's latent space (RapidEELS)",
+        ),
+    ):
+        register(entry)
+
+
+_builtin()
