@@ -278,3 +278,30 @@ def test_registry_drives_decomposition_names_and_spatial_input(data):
         decomposition.ALGORITHMS.pop("image_vca")
     with pytest.raises(KeyError, match="known: daeu"):
         registry.get("nope")
+
+
+@pytest.mark.parametrize("lazy", [False, True])
+def test_real_file_model_applies_to_another_half_of_the_scan(tmp_path, lazy):
+    """DAEU trained on the top half of the bundled dm3 (6 x 49 pixels), saved,
+    loaded and applied to the bottom half: same abundances as the live model and a
+    reconstruction better than the mean spectrum."""
+    from conftest import fast_daeu_params
+
+    from eels_ae.data.examples import load_example
+
+    s = load_example("DMReader_SpectrumImage_SI-EELS.dm3", lazy=lazy)
+    ny = s.axes_manager.navigation_shape[1]
+    left, right = s.inav[:, : ny // 2], s.inav[:, ny // 2 :]
+    left.decomposition(
+        algorithm="daeu", output_dimension=3, print_info=False, **fast_daeu_params()
+    )
+    est = left.learning_results.decomposition_algorithm
+    path = est.save(tmp_path / "real.safetensors")
+    assert model_info(path)["energy_axis"]["units"] == str(s.axes_manager[-1].units)
+    right.apply_model(path)
+    live = est.transform(np.asarray(right.data).reshape(-1, right.data.shape[-1]))
+    np.testing.assert_array_equal(right.learning_results.loadings, live)
+    X = np.asarray(right.data).reshape(live.shape[0], -1)
+    M = np.asarray(right.get_decomposition_model().data).reshape(X.shape)
+    mean = np.broadcast_to(X.mean(axis=0), X.shape)
+    assert np.linalg.norm(M - X) < np.linalg.norm(mean - X)
