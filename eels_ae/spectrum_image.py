@@ -114,13 +114,7 @@ def as_spectrum_image(X, name="this method"):
         axis = am.signal_axes[0]
         if not axis.is_uniform:
             raise ValueError(f"{name} needs a uniform energy axis.")
-        energy = {
-            "offset": float(axis.offset),
-            "scale": float(axis.scale),
-            "size": int(axis.size),
-            "units": str(axis.units),
-            "name": str(axis.name),
-        }
+        energy = energy_axis_dict(axis)
         data = X.data
         cube = data if data.ndim == 3 else data[None]
         return SpectrumImage(
@@ -142,6 +136,26 @@ def as_spectrum_image(X, name="this method"):
     return SpectrumImage(cube=cube, signal=None, shape=tuple(X.shape), energy=None)
 
 
+def energy_axis_dict(axis):
+    """A uniform HyperSpy axis as the dict models and model files keep."""
+    return {
+        "offset": float(axis.offset),
+        "scale": float(axis.scale),
+        "size": int(axis.size),
+        "units": str(axis.units),
+        "name": str(axis.name),
+    }
+
+
+def energy_axes_match(got, trained):
+    """Same scale (to 1e-6) and offset (to half a channel) as the training axis."""
+    scale = abs(trained["scale"])
+    return (
+        abs(got["scale"] - trained["scale"]) <= 1e-6 * scale
+        and abs(got["offset"] - trained["offset"]) <= 0.5 * scale
+    )
+
+
 def check_energy_axis(got, trained):
     """Raise if an energy axis differs from the one a model was trained on.
 
@@ -153,11 +167,7 @@ def check_energy_axis(got, trained):
     """
     if got is None or trained is None:
         return
-    scale = abs(trained["scale"])
-    if (
-        abs(got["scale"] - trained["scale"]) > 1e-6 * scale
-        or abs(got["offset"] - trained["offset"]) > 0.5 * scale
-    ):
+    if not energy_axes_match(got, trained):
         raise ValueError(
             "the energy axis does not match the training one: offset "
             f"{got['offset']:g} vs {trained['offset']:g}, scale {got['scale']:g} vs "

@@ -20,6 +20,7 @@ import warnings
 import numpy as np
 
 from ..model_files import ModelFileError, load_model, model_to_bytes
+from ..spectrum_image import energy_axes_match, energy_axis_dict
 
 __all__ = ["apply_model", "install_save_hook", "signal_energy_axis"]
 
@@ -32,24 +33,12 @@ def signal_energy_axis(signal):
     if am.signal_dimension != 1:
         return None
     axis = am.signal_axes[0]
-    if not axis.is_uniform:
-        return None
-    return {
-        "offset": float(axis.offset),
-        "scale": float(axis.scale),
-        "size": int(axis.size),
-        "units": str(axis.units),
-        "name": str(axis.name),
-    }
+    return energy_axis_dict(axis) if axis.is_uniform else None
 
 
 def _axes_match(got, trained):
-    scale = abs(trained["scale"])
-    return (
-        got["size"] == trained.get("size", got["size"])
-        and abs(got["scale"] - trained["scale"]) <= 1e-6 * scale
-        and abs(got["offset"] - trained["offset"]) <= 0.5 * scale
-    )
+    same_size = got["size"] == trained.get("size", got["size"])
+    return same_size and energy_axes_match(got, trained)
 
 
 def _on_model_axis(signal, model, energy_axis):
