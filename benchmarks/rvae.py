@@ -105,7 +105,7 @@ def worker_ours(args):
     maps = np.load(args.maps)
     model = RVAE(
         window=WINDOW,
-        hidden=args.hidden,
+        hidden_width=args.hidden,
         patches_per_epoch=None,  # every window every epoch, as atomai
         batch_size=BATCH,
         max_epochs=args.epochs,

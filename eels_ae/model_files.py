@@ -50,7 +50,6 @@ _META_KEY = "eels_ae_model"
 _UNSAVED_PARAMS = {"callbacks"}
 #: Private attributes an estimator keeps after fitting, per class name.
 _PRIVATE_STATE = {
-    "VAE": ("_nv",),
     "MLPClassifier": ("_label_binarizer",),
 }
 #: scikit-learn classes a model file may name (LatentClassifier's pipeline).
@@ -322,6 +321,10 @@ class _Decoder:
                 "estimator (or a scikit-learn class eels_ae stores): refused."
             )
         params = {k: self.value(x) for k, x in v["params"].items()}
+        # Files written before a parameter was renamed.
+        for old, new in getattr(cls, "_renamed", {}).items():
+            if old in params:
+                params[new] = params.pop(old)
         if path == "sklearn.pipeline.Pipeline":
             params["steps"] = [(n, self.estimator(s)) for n, s in v["params"]["steps"]]
         try:

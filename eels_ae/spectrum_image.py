@@ -1,36 +1,65 @@
-"""Spectrum images in and out: HyperSpy signals, numpy and dask arrays.
+"""Spectrum images in and out: arrays, and signals through the HyperSpy layer.
 
 The estimators that look at a pixel's surroundings see their data as a cube
-``(rows, columns, channels)``. :func:`as_spectrum_image` makes that cube from
-a HyperSpy signal (eager or lazy) or an array and remembers where it came
-from, so that results go back as the same kind of object: a signal with the
-same axes and metadata, or an array of the same shape.
+``(rows, columns, channels)``; the others as spectra ``(pixels, channels)``.
+:func:`as_spectrum_image` makes the cube from an array, with the axis
+information given explicitly (``energy_axis``, ``navigation_shape``), and
+remembers the input's shape so that results go back in the same shape.
+
+No HyperSpy here. The HyperSpy layer registers an adapter
+(:func:`register_signal_adapter`) that turns a signal into a
+:class:`SpectrumImage` whose results are signals again (same axes and
+metadata), so the estimators accept signals without importing HyperSpy.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from .streaming import is_dask_array
+from .validation import as_2d_array, check_numeric, pixel_namer
 
 __all__ = [
     "SpectrumImage",
+    "as_spectra",
     "as_spectrum_image",
     "check_energy_axis",
-    "remove_power_law",
+    "energy_axes_match",
+    "register_signal_adapter",
 ]
 
 
 @dataclass
 class SpectrumImage:
-    """A cube ``(rows, columns, channels)`` and where it came from."""
+    """A cube ``(rows, columns, channels)`` and what to give results back as.
+
+    Attributes
+    ----------
+    cube : numpy or dask array
+        ``(rows, columns, channels)``; a line scan is one row.
+    shape : tuple
+        Shape of the input (results of arrays are reshaped to it).
+    energy : dict or None
+        ``offset``, ``scale``, ``size``, ``units``, ``name`` of the energy axis.
+    title : str or None
+        Title of the input signal, if any.
+    wrap : callable or None
+        ``wrap(cube, title)``: a cube as the input's kind of object (set by
+        the HyperSpy layer for signals).
+    make_maps : callable or None
+        ``make_maps(data, title, stack_axis, metadata)``: images on the
+        navigation grid as the input's kind of object.
+    """
 
     cube: object
-    signal: object = None
     shape: tuple = ()
     energy: dict | None = None
+    title: str | None = None
+    wrap: Callable | None = None
+    make_maps: Callable | None = None
 
     @property
     def lazy(self) -> bool:
@@ -40,90 +69,92 @@ class SpectrumImage:
     def n_channels(self) -> int:
         return int(self.cube.shape[-1])
 
+    @property
+    def is_signal(self) -> bool:
+        """True when the input was a signal (results are signals)."""
+        return self.wrap is not None
+
+    @property
+    def navigation_shape(self) -> tuple:
+        """``(rows, columns)``, or ``(columns,)`` for a line scan."""
+        rows, cols = self.cube.shape[:2]
+        return (cols,) if rows == 1 else (rows, cols)
+
+    @property
+    def where(self):
+        """Row of :meth:`spectra` -> pixel name (:func:`pixel_namer`)."""
+        return pixel_namer(self.navigation_shape)
+
+    def spectra(self):
+        """The cube as spectra ``(pixels, channels)`` (C order)."""
+        return self.cube.reshape(-1, self.n_channels)
+
     def like_input(self, cube, title=None):
         """``cube`` (same rows, columns; any channels) as the input's kind of object."""
-        if self.signal is None:
-            return cube.reshape(self.shape[:-1] + (cube.shape[-1],))
-        data = cube.reshape(self.signal.data.shape[:-1] + (cube.shape[-1],))
-        out = self.signal._deepcopy_with_new_data(data)
-        if title is not None:
-            out.metadata.General.title = title
-        return out
+        if self.wrap is not None:
+            return self.wrap(cube, title)
+        return cube.reshape(self.shape[:-1] + (cube.shape[-1],))
 
-    def maps(self, data, title, stack_axis=None):
+    def maps(self, data, title, stack_axis=None, metadata=None):
         """Images on the navigation grid: ``(rows, columns)`` or ``(k, rows, columns)``.
 
-        With a signal input, a :class:`hyperspy.signals.Signal2D` with the
-        navigation axes' calibration; ``stack_axis`` names the first axis of
-        a stack of maps (it becomes the navigation axis). Else the array,
-        shaped like the input's navigation grid.
+        For a signal input, a ``Signal2D`` with the navigation axes'
+        calibration (``stack_axis`` names the first axis of a stack of maps,
+        ``metadata`` items are set on it); else the array, shaped like the
+        input's navigation grid.
         """
+        if self.make_maps is not None:
+            return self.make_maps(data, title, stack_axis, metadata)
         data = np.asarray(data)
-        if self.signal is None:
-            lead = data.shape[:1] if stack_axis else ()
-            return data.reshape(lead + self.shape[:-1])
-        import hyperspy.api as hs
-
-        nav = self.signal.axes_manager.navigation_axes  # (x, y) order
-        axes = [a.get_axis_dictionary() for a in nav[::-1]]  # array order
-        for a in axes:
-            a["navigate"] = False
-        nav_shape = tuple(a["size"] for a in axes)
-        if len(axes) == 1:
-            # A line scan: one row of pixels, shown as a 1 x N image.
-            axes = [{"name": "row", "size": 1, "navigate": False}] + axes
-            nav_shape = (1,) + nav_shape
         lead = data.shape[:1] if stack_axis else ()
-        data = data.reshape(lead + nav_shape)
-        if stack_axis:
-            axes = [
-                {"name": stack_axis, "size": data.shape[0], "navigate": True}
-            ] + axes
-        out = hs.signals.Signal2D(data, axes=axes)
-        out.metadata.General.title = title
-        return out
+        return data.reshape(lead + self.shape[:-1])
 
 
-def as_spectrum_image(X, name="this method"):
-    """Turn a signal or an array into a :class:`SpectrumImage`.
+#: Functions ``adapter(X, name) -> SpectrumImage or None`` (the HyperSpy layer's).
+_SIGNAL_ADAPTERS: list = []
 
-    Accepted: HyperSpy signals with one signal dimension and one or two
-    navigation dimensions (eager or lazy); arrays ``(rows, columns, channels)``
-    or ``(pixels, channels)`` (numpy or dask).
+
+def register_signal_adapter(adapter):
+    """Let :func:`as_spectrum_image` accept other objects (HyperSpy signals).
+
+    ``adapter(X, name)`` returns a :class:`SpectrumImage` for the objects it
+    knows and ``None`` for the others.
     """
-    from hyperspy.signal import BaseSignal
+    if adapter not in _SIGNAL_ADAPTERS:
+        _SIGNAL_ADAPTERS.append(adapter)
 
-    if isinstance(X, BaseSignal):
-        am = X.axes_manager
-        if am.signal_dimension != 1:
+
+def as_spectrum_image(X, name="this method", *, energy_axis=None, navigation_shape=None):
+    """Turn an array (or, through an adapter, a signal) into a :class:`SpectrumImage`.
+
+    Parameters
+    ----------
+    X : array or signal
+        ``(rows, columns, channels)`` or ``(pixels, channels)`` (numpy or
+        dask); a HyperSpy signal once the HyperSpy layer is installed.
+    name : str
+        The entry point, for messages.
+    energy_axis : dict, optional
+        The energy axis of an array (``offset``, ``scale``, ``size``,
+        ``units``, ``name``). A signal's own axis is used for a signal.
+    navigation_shape : tuple of int, optional
+        ``(rows, columns)`` of spectra given as ``(pixels, channels)``.
+    """
+    for adapter in _SIGNAL_ADAPTERS:
+        si = adapter(X, name)
+        if si is not None:
+            return si
+    X = check_numeric(X, name)
+    shape = tuple(X.shape)
+    if X.ndim == 2 and navigation_shape is not None:
+        nav = tuple(int(n) for n in navigation_shape)
+        if len(nav) not in (1, 2) or int(np.prod(nav)) != X.shape[0]:
             raise ValueError(
-                f"{name} works on spectra (signal dimension 1), but this signal has "
-                f"signal dimension {am.signal_dimension}: use an EELSSpectrum or a "
-                "Signal1D (for example s.transpose(signal_axes=1))."
+                f"{name}: navigation_shape={navigation_shape!r} does not hold the "
+                f"{X.shape[0]} spectra of X: give (rows, columns) with rows * "
+                "columns equal to the number of spectra."
             )
-        if am.navigation_dimension not in (1, 2):
-            raise ValueError(
-                f"{name} needs a line scan or a spectrum image (1 or 2 navigation "
-                f"dimensions), got {am.navigation_dimension}: "
-                + (
-                    "a single spectrum has no neighbours to learn from."
-                    if am.navigation_dimension == 0
-                    else "index or reshape the extra navigation axes first."
-                )
-            )
-        axis = am.signal_axes[0]
-        if not axis.is_uniform:
-            raise ValueError(f"{name} needs a uniform energy axis.")
-        energy = energy_axis_dict(axis)
-        data = X.data
-        cube = data if data.ndim == 3 else data[None]
-        return SpectrumImage(
-            cube=cube, signal=X, shape=tuple(data.shape), energy=energy
-        )
-    if not is_dask_array(X):
-        X = np.asarray(X)
-        if X.dtype.kind not in "fiub":
-            raise TypeError(f"{name} needs numeric data, got dtype {X.dtype}.")
+        X = X.reshape(nav + X.shape[-1:])
     if X.ndim == 3:
         cube = X
     elif X.ndim == 2:
@@ -133,18 +164,25 @@ def as_spectrum_image(X, name="this method"):
             f"{name} expects a spectrum image (rows, columns, channels) or spectra "
             f"(pixels, channels), got an array of shape {X.shape}."
         )
-    return SpectrumImage(cube=cube, signal=None, shape=tuple(X.shape), energy=None)
+    return SpectrumImage(cube=cube, shape=shape, energy=energy_axis)
 
 
-def energy_axis_dict(axis):
-    """A uniform HyperSpy axis as the dict models and model files keep."""
-    return {
-        "offset": float(axis.offset),
-        "scale": float(axis.scale),
-        "size": int(axis.size),
-        "units": str(axis.units),
-        "name": str(axis.name),
-    }
+def as_spectra(X, name, *, energy_axis=None, navigation_shape=None):
+    """Spectra ``(n, channels)``, their energy axis, and a namer of rows.
+
+    A 2-D array without ``navigation_shape`` names its rows (``"row 17"``);
+    an image or a signal names pixels (``"pixel (x=3, y=2)"``).
+    """
+    if (
+        navigation_shape is None
+        and (is_dask_array(X) or isinstance(X, np.ndarray) or isinstance(X, list))
+        and np.ndim(X) == 2
+    ):
+        return as_2d_array(X, name), energy_axis, pixel_namer(None)
+    si = as_spectrum_image(
+        X, name, energy_axis=energy_axis, navigation_shape=navigation_shape
+    )
+    return si.spectra(), si.energy, si.where
 
 
 def energy_axes_match(got, trained):
@@ -178,42 +216,3 @@ def check_energy_axis(got, trained):
             "or let eels_ae.apply_model(s, model, energy_axis='resample') "
             "interpolate them onto the model's axis."
         )
-
-
-def remove_power_law(band, energy, background_range):
-    """Subtract a power-law background fitted over ``background_range``.
-
-    Uses HyperSpy's ``remove_background`` (the fast estimate of exspy and
-    HyperSpy) on a temporary signal built around ``band``.
-
-    Parameters
-    ----------
-    band : ndarray, shape (..., n_channels)
-    energy : dict or None
-        ``offset`` and ``scale`` of the energy axis; ``None`` means channel
-        indices.
-    background_range : (float, float)
-        Pre-edge window, in the units of the energy axis.
-    """
-    import hyperspy.api as hs
-
-    s = hs.signals.Signal1D(np.array(band, dtype=np.float32))  # a copy: clipped below
-    axis = s.axes_manager.signal_axes[0]
-    if energy is not None:
-        axis.offset, axis.scale = energy["offset"], energy["scale"]
-    # A power law needs positive counts in the fit window: clip at a tiny value
-    # so that a pixel with no counts there gives no background instead of NaN.
-    lo, hi = (
-        axis.value2index(background_range[0]),
-        axis.value2index(background_range[1]),
-    )
-    window = s.data[..., lo : hi + 1]
-    np.maximum(window, 1e-6, out=window)
-    out = s.remove_background(
-        signal_range=tuple(background_range),
-        background_type="Power law",
-        fast=True,
-        show_progressbar=False,
-        display=False,
-    )
-    return np.nan_to_num(np.asarray(out.data, dtype=np.float32), copy=False)

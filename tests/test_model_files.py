@@ -50,7 +50,7 @@ def fitted(data):
             ),
             "DenoisingAE": (dae, lambda m: m.denoise(low.signal).data),
             "LatentClassifier": (
-                eels_ae.LatentClassifier(dae, hidden=4, random_state=0).fit(
+                eels_ae.LatentClassifier(dae, hidden_units=4, random_state=0).fit(
                     low.signal, labels
                 ),
                 lambda m: m.predict_proba(low.signal).data,

@@ -12,7 +12,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 import eels_ae
 from eels_ae import RVAE
 from eels_ae.data import motif_maps
-from eels_ae.estimators.base import NonFiniteDataError
+from eels_ae.validation import NonFiniteDataError
 from eels_ae.metrics import circular_correlation
 from eels_ae.models import RotationalVAE
 from eels_ae.patches import interior_shape, patch_stream
@@ -21,7 +21,7 @@ WINDOW = 13
 #: The quality fixtures train with the default settings (measured over seeds
 #: and thread counts in benchmarks/results/rvae_reliability.md).
 QUALITY = dict(window=WINDOW, random_state=0, show_progressbar=False)
-QUICK = dict(window=8, max_epochs=2, hidden=16, random_state=0, show_progressbar=False)
+QUICK = dict(window=8, max_epochs=2, hidden_width=16, random_state=0, show_progressbar=False)
 
 
 # -- data and fitted models (trained once per module) ---------------------------
@@ -101,7 +101,7 @@ def test_reconstruction_follows_the_maps(rvae, test_maps):
     codes = rvae.encode(test_maps.maps, reconstruct=True)
     h = WINDOW // 2
     rows, cols = codes.reconstruction.shape[:2]
-    clean = rvae._normalise(test_maps.clean)[h : h + rows, h : h + cols]
+    clean = rvae._normalize_maps(test_maps.clean)[h : h + rows, h : h + cols]
     rec = codes.reconstruction
     # Two latents, an angle and a shift rebuild a window coarsely (measured:
     # R^2 ~0.5 against the clean maps); a collapsed model gives ~0.
@@ -250,7 +250,7 @@ def test_normalize_options(small):
     assert np.all(joint.input_range_ == [maps.min(), maps.max()])
     weighted = RVAE(normalize=[1, 2, (0, 1)], **QUICK).fit(maps)
     np.testing.assert_allclose(weighted.output_range_, [[0, 1], [0, 2], [0, 1]])
-    out = weighted._normalise(maps)
+    out = weighted._normalize_maps(maps)
     np.testing.assert_allclose(out.max(axis=(0, 1)), [1, 2, 1], rtol=1e-5)
     np.testing.assert_allclose(out.min(axis=(0, 1)), [0, 0, 0], atol=1e-5)
     with pytest.raises(ValueError, match="one range per channel"):

@@ -10,7 +10,7 @@ from matplotlib.figure import Figure
 import eels_ae
 from eels_ae import VAE
 from eels_ae.data import edge_variation_spectrum_image
-from eels_ae.estimators.base import NonFiniteDataError
+from eels_ae.validation import NonFiniteDataError
 from eels_ae.hyperspy_glue import VAEResult
 from eels_ae.metrics import latent_r2
 from eels_ae.models import SpectrumVAE
@@ -62,7 +62,7 @@ def test_unit_noise_likelihood_collapses_and_warns(data):
     # atomai's default: MSE = unit-variance Gaussian on data scaled to [0, 1].
     scale = float(np.abs(data.signal.data).max())
     with pytest.warns(UserWarning, match="collapsed"):
-        vae = VAE(noise_var=scale**2, **dict(FAST, max_epochs=20)).fit(data.signal)
+        vae = VAE(noise_variance=scale**2, **dict(FAST, max_epochs=20)).fit(data.signal)
     assert np.all(vae.latent_spread_ < 1)
 
 
@@ -78,7 +78,7 @@ def test_reconstruction_is_closer_to_the_truth_than_the_data(result, data):
 
 def test_poisson_likelihood(data):
     r = data.signal.vae(likelihood="poisson", **FAST)
-    assert r.model.noise_var_ is None
+    assert r.model.noise_variance_ is None
     z = codes(r.latent)
     assert latent_r2(z, data.onset.data.ravel()) >= 0.9
     assert latent_r2(z, data.ratio.data.ravel()) >= 0.9
@@ -89,7 +89,7 @@ def test_poisson_likelihood(data):
 
 def test_estimated_noise_variance_matches_the_poisson_noise(result, data):
     # Poisson: the variance is the mean count.
-    assert result.model.noise_var_ == pytest.approx(data.clean.data.mean(), rel=0.3)
+    assert result.model.noise_variance_ == pytest.approx(data.clean.data.mean(), rel=0.3)
 
 
 # -- eager, lazy, arrays, reproducibility ------------------------------------
@@ -275,9 +275,9 @@ def test_wrong_dimensions_and_parameters(data):
     with pytest.raises(ValueError, match="likelihood"):
         VAE(likelihood="bernoulli").fit(np.ones((10, 16)))
     with pytest.raises(ValueError, match="hidden"):
-        VAE(hidden=(0,)).fit(np.ones((10, 16)))
+        VAE(hidden_layers=(0,)).fit(np.ones((10, 16)))
     with pytest.raises(ValueError, match="noise_var"):
-        VAE(likelihood="poisson", noise_var=1.0).fit(np.ones((10, 16)))
+        VAE(likelihood="poisson", noise_variance=1.0).fit(np.ones((10, 16)))
     with pytest.raises(ValueError, match="negative"):
         VAE(likelihood="poisson").fit(-np.ones((10, 16)))
     with pytest.raises(ValueError, match="all zeros"):

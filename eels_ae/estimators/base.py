@@ -1,18 +1,24 @@
-"""What every eels_ae unmixing estimator shares: input checks, the
-scikit-learn plumbing, and the neural training parameters."""
+"""What every eels_ae unmixing estimator shares: input checks and the
+scikit-learn plumbing of ``X ~ abundances @ components_``."""
 
 from __future__ import annotations
 
 import numbers
 import warnings
-from dataclasses import dataclass
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from ..model_files import ModelFileMixin
-from ..streaming import DEFAULT_BLOCK_BYTES, RowStream, is_dask_array
+from ..streaming import DEFAULT_BLOCK_BYTES, RowStream
+from ..validation import (
+    NonFiniteDataError,
+    SpectraSummary,
+    as_2d_array,
+    check_finite,
+    summarize_spectra,
+)
 
 __all__ = [
     "NonFiniteDataError",
@@ -20,94 +26,6 @@ __all__ = [
     "UnmixingEstimator",
     "summarize_spectra",
 ]
-
-
-class NonFiniteDataError(ValueError):
-    """The data hold NaN or inf; ``summary`` says how many and in which rows.
-
-    ``where(row)`` names a row in the message (a pixel, say); ``unit`` is
-    what a row is called there.
-    """
-
-    def __init__(self, summary, where=None, unit="spectra"):
-        self.summary = summary
-        message = summary.nonfinite_message(where)
-        super().__init__(message.replace("spectra", unit))
-
-
-@dataclass
-class SpectraSummary:
-    """One pass over the data: what fitting needs to know before it starts."""
-
-    n_samples: int
-    n_features: int
-    max_abs: float
-    n_nonfinite: int
-    nonfinite_rows: np.ndarray
-    zero_rows: np.ndarray
-
-    def nonfinite_message(self, where=None) -> str:
-        """Say how many non-finite values there are, and where."""
-        rows = np.flatnonzero(self.nonfinite_rows)
-        where = where or (lambda r: f"row {r}")
-        shown = ", ".join(where(int(r)) for r in rows[:5])
-        more = f" and {len(rows) - 5} more" if len(rows) > 5 else ""
-        return (
-            f"the data contain {self.n_nonfinite} non-finite value(s) (NaN or inf) "
-            f"in {len(rows)} spectra: {shown}{more}. Replace or remove them first "
-            "(for example s.data = numpy.nan_to_num(s.data), or crop the "
-            "affected pixels)."
-        )
-
-
-def _block_summary(block):
-    """Largest |value|, non-finite count per row, all-zero rows: one block."""
-    finite = np.isfinite(block)
-    bad = block.shape[1] - finite.sum(axis=1)
-    if bad.any():
-        block = np.where(finite, block, 0)
-    max_abs = max(float(block.max()), -float(block.min())) if block.size else 0.0
-    return max_abs, bad, ~block.any(axis=1)
-
-
-def summarize_spectra(X, block_rows=None) -> SpectraSummary:
-    """Check the values of ``X`` in one pass, block by block (dask-aware).
-
-    Both numpy and dask arrays are scanned in blocks (:class:`RowStream`), so
-    that temporary arrays stay small and a dask array is never held whole.
-    """
-    if is_dask_array(X):
-        stream = RowStream(X, block_rows=block_rows)
-        parts = [_block_summary(block) for _, block in stream.blocks()]
-    else:
-        step = block_rows or DEFAULT_BLOCK_BYTES // (4 * max(X.shape[1], 1))
-        step = max(1, step)
-        parts = [_block_summary(X[i : i + step]) for i in range(0, len(X), step)]
-    max_abs = max((p[0] for p in parts), default=0.0)
-    bad_rows = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0)
-    zero_rows = np.concatenate([p[2] for p in parts]) if parts else np.zeros(0, bool)
-    return SpectraSummary(
-        n_samples=int(X.shape[0]),
-        n_features=int(X.shape[1]),
-        max_abs=float(max_abs),
-        n_nonfinite=int(bad_rows.sum()),
-        nonfinite_rows=bad_rows > 0,
-        zero_rows=zero_rows.astype(bool) & ~(bad_rows > 0),
-    )
-
-
-def as_2d_array(X, name):
-    """Accept numpy-like or dask 2-D input; return numpy float or dask as is."""
-    if not is_dask_array(X):
-        X = np.asarray(X)
-        if X.dtype.kind not in "fiub":
-            raise TypeError(f"{name} needs numeric data, got dtype {X.dtype}.")
-    if X.ndim != 2:
-        raise ValueError(
-            f"{name} expects a 2-D array of spectra (n_samples, n_channels), got "
-            f"shape {X.shape}. Reshape it, e.g. X.reshape(-1, X.shape[-1])."
-        )
-    return X
 
 
 class UnmixingEstimator(ModelFileMixin, TransformerMixin, BaseEstimator):
@@ -123,7 +41,7 @@ class UnmixingEstimator(ModelFileMixin, TransformerMixin, BaseEstimator):
     _block_rows = None
 
     # -- scikit-learn API ------------------------------------------------
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, *, energy_axis=None):
         """Learn the endmembers from spectra ``X`` (numpy or dask, 2-D).
 
         Parameters
@@ -132,6 +50,10 @@ class UnmixingEstimator(ModelFileMixin, TransformerMixin, BaseEstimator):
             One spectrum per row. A dask array is streamed block by block and
             never loaded whole.
         y : ignored
+        energy_axis : dict, optional
+            ``offset``, ``scale``, ``size``, ``units``, ``name`` of the energy
+            axis of ``X``: kept in ``energy_axis_`` and in model files, so that
+            applying the model to data on another axis is refused.
 
         Returns
         -------
@@ -140,6 +62,7 @@ class UnmixingEstimator(ModelFileMixin, TransformerMixin, BaseEstimator):
         X, summary = self._check_fit_input(X)
         self._fit(X, summary)
         self.n_features_in_ = summary.n_features
+        self.energy_axis_ = energy_axis
         return self
 
     def transform(self, X):
@@ -156,9 +79,7 @@ class UnmixingEstimator(ModelFileMixin, TransformerMixin, BaseEstimator):
                 f"fitted on {self.n_features_in_}: the energy axes must match "
                 "(crop or rebin the new data to the training axis)."
             )
-        summary = summarize_spectra(X, self._block_rows)
-        if summary.n_nonfinite:
-            raise ValueError(summary.nonfinite_message())
+        summary = check_finite(X, block_rows=self._block_rows)
         # Neural estimators saw their training data divided by scale_.
         stream = RowStream(
             X, block_rows=self._block_rows, scale=getattr(self, "scale_", 1.0)
@@ -207,9 +128,7 @@ class UnmixingEstimator(ModelFileMixin, TransformerMixin, BaseEstimator):
                 f"{name}: {n_samples} spectra are too few to unmix {R} components; "
                 f"at least {max(R, 2)} are needed."
             )
-        summary = summarize_spectra(X, self._block_rows)
-        if summary.n_nonfinite:
-            raise NonFiniteDataError(summary)
+        summary = check_finite(X, block_rows=self._block_rows)
         n_zero = int(summary.zero_rows.sum())
         if n_zero == n_samples:
             raise ValueError(f"{name}: every spectrum is all zeros; nothing to unmix.")

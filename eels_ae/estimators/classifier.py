@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
@@ -30,11 +32,11 @@ class LatentClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
     ----------
     denoiser : DenoisingAE
         A fitted autoencoder; its encoder gives the features.
-    hidden : int, default 0
+    hidden_units : int, default 0
         Width of one hidden ReLU layer (scikit-learn's ``MLPClassifier``);
         0 is the softmax layer of RapidEELS (``LogisticRegression``).
     C : float, default 1.0
-        Inverse regularisation strength (``hidden=0``; ``alpha = 1 / C`` for
+        Inverse regularisation strength (``hidden_units=0``; ``alpha = 1 / C`` for
         the hidden layer).
     random_state : int, RandomState instance or None
 
@@ -46,9 +48,28 @@ class LatentClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
         Standardisation and the classifier, fitted on the latent codes.
     """
 
-    def __init__(self, denoiser=None, *, hidden=0, C=1.0, random_state=None):
+    #: Old parameter names (model files written before the renaming).
+    _renamed = {"hidden": "hidden_units"}
+
+    def __init__(
+        self, denoiser=None, *, hidden_units=0, C=1.0, random_state=None, **renamed
+    ):
+        if "hidden" in renamed:
+            warnings.warn(
+                "LatentClassifier: the parameter 'hidden' is now called "
+                "'hidden_units'; the old name will stop working in a later release.",
+                FutureWarning,
+                stacklevel=2,
+            )
+            hidden_units = renamed.pop("hidden")
+        if renamed:
+            raise TypeError(
+                f"LatentClassifier got unexpected keyword argument(s) "
+                f"{', '.join(sorted(renamed))}; its parameters: denoiser, "
+                "hidden_units, C, random_state."
+            )
         self.denoiser = denoiser
-        self.hidden = hidden
+        self.hidden_units = hidden_units
         self.C = C
         self.random_state = random_state
 
@@ -127,9 +148,9 @@ class LatentClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
                 f"all spectra have the label {self.classes_[0]!r}: a classifier needs "
                 "at least two classes."
             )
-        if int(self.hidden) > 0:
+        if int(self.hidden_units) > 0:
             head = MLPClassifier(
-                hidden_layer_sizes=(int(self.hidden),),
+                hidden_layer_sizes=(int(self.hidden_units),),
                 alpha=1.0 / float(self.C),
                 max_iter=500,
                 random_state=self.random_state,
@@ -169,11 +190,10 @@ class LatentClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
         """
         p, si = self._proba(X)
         idx = p.argmax(axis=1)
-        if si.signal is None:
+        if not si.is_signal:
             return si.maps(self.classes_[idx], "Class map")
-        out = si.maps(idx, "Class map")
-        out.metadata.set_item("Classification.classes", [str(c) for c in self.classes_])
-        return out
+        classes = [str(c) for c in self.classes_]
+        return si.maps(idx, "Class map", metadata={"Classification.classes": classes})
 
     def score(self, signals, labels):
         """Accuracy over all pixels of labelled signals (same labels as :meth:`fit`)."""

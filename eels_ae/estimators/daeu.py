@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 import torch
 
 from ..endmembers import fcls, signal_subspace_endmembers
-from ..models import DAEUNet, spectral_angle_loss
+from ..models import DAEUNet
 from ..streaming import RowStream
-from ..training import predict_in_batches, seed_sequence, torch_seeded
+from ..training import predict_in_batches
+from ..validation import IntSequence, Interval, Options
 from .base import UnmixingEstimator
-from .neural import TRAINING_PARAMS_DOC, NeuralEstimatorMixin
+from .neural import TRAINING_PARAMS_DOC, NeuralEstimator, TrainingData
 
 __all__ = ["DAEU"]
 
 
-class DAEU(NeuralEstimatorMixin, UnmixingEstimator):
+class DAEU(NeuralEstimator, UnmixingEstimator):
     __doc__ = """Deep autoencoder unmixing (DAEU, Palsson et al. 2018).
 
     The encoder (Dense 9R-6R-3R-R, batch norm, learned soft threshold,
@@ -100,123 +99,76 @@ class DAEU(NeuralEstimatorMixin, UnmixingEstimator):
       encoder stays available (``abundances="encoder"``).
     """.replace("{TRAINING_PARAMS_DOC}", TRAINING_PARAMS_DOC)
 
-    def __init__(
-        self,
-        n_components=None,
-        *,
-        init="vca",
-        n_init=1,
-        hidden_factors=(9, 6, 3),
-        dropout=0.1,
-        warmup_epochs=15,
-        decoder_lr_factor=0.1,
-        abundances="fcls",
-        max_epochs=40,
-        batch_size=1024,
-        learning_rate=6e-3,
-        optimizer="adam",
-        tol=1e-4,
-        n_iter_no_change=5,
-        device="auto",
-        random_state=None,
-        show_progressbar=None,
-        max_init_samples=50000,
-        callbacks=None,
-    ):
-        self.n_components = n_components
-        self.init = init
-        self.n_init = n_init
-        self.hidden_factors = hidden_factors
-        self.dropout = dropout
-        self.warmup_epochs = warmup_epochs
-        self.decoder_lr_factor = decoder_lr_factor
-        self.abundances = abundances
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.optimizer = optimizer
-        self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        self.device = device
-        self.random_state = random_state
-        self.show_progressbar = show_progressbar
-        self.max_init_samples = max_init_samples
-        self.callbacks = callbacks
+    _model_params = {
+        "n_components": None,
+        "init": "vca",
+        "n_init": 1,
+        "hidden_factors": (9, 6, 3),
+        "dropout": 0.1,
+        "warmup_epochs": 15,
+        "decoder_lr_factor": 0.1,
+        "abundances": "fcls",
+        "max_init_samples": 50000,
+    }
+    _training_defaults = {
+        "max_epochs": 40,
+        "batch_size": 1024,
+        "learning_rate": 6e-3,
+    }
+    _positional = ("n_components",)
+    _constraints = {
+        "init": Options(("vca", "random")),
+        "n_init": Interval("int", 1),
+        "hidden_factors": IntSequence(),
+        "dropout": Interval("real", 0, 1, closed="left"),
+        "warmup_epochs": Interval("int", 0),
+        "decoder_lr_factor": Interval("real", 0),
+        "abundances": Options(("fcls", "encoder")),
+        "max_init_samples": Interval("int", 1),
+    }
+    _progress_label = "DAEU"
 
-    def _fit(self, X, summary):
-        if self.init not in ("vca", "random"):
-            raise ValueError(f"init={self.init!r} is not known: use 'vca' or 'random'.")
-        if not (isinstance(self.n_init, int) and self.n_init >= 1):
-            raise ValueError(f"n_init must be a positive integer, got {self.n_init!r}.")
-        if self.abundances not in ("fcls", "encoder"):
-            raise ValueError(
-                f"abundances={self.abundances!r} is not known: use 'fcls' or 'encoder'."
-            )
-        if not 0 <= self.dropout < 1:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}.")
-        usable = summary.n_samples - int(summary.zero_rows.sum())
-        batch_size, device = self._check_training_params(usable)
-        scale = summary.max_abs
+    def _prepare(self, X, energy_axis=None):
+        X, summary = self._check_fit_input(X)
+        self.n_features_in_ = summary.n_features
+        self.energy_axis_ = energy_axis
+        self.scale_ = summary.max_abs
         mask = ~summary.zero_rows if summary.zero_rows.any() else None
-        stream = RowStream(X, block_rows=self._block_rows, scale=scale, row_mask=mask)
+        stream = RowStream(
+            X, block_rows=self._block_rows, scale=self.scale_, row_mask=mask
+        )
+        usable = summary.n_samples - int(summary.zero_rows.sum())
+        return TrainingData(stream, usable, {"summary": summary, "mask": mask})
 
-        def loss_fn(model, x):
-            x_hat, _ = model(x)
-            return spectral_angle_loss(x, x_hat)
+    def _n_restarts(self):
+        return int(self.n_init)
 
-        best = None
-        self.init_losses_ = []
-        for i, seed in enumerate(seed_sequence(self.random_state, self.n_init)):
-            with torch_seeded(seed, device) as rng:
-                net = DAEUNet(
-                    summary.n_features,
-                    self.n_components,
-                    hidden_factors=tuple(self.hidden_factors),
-                    dropout=self.dropout,
-                )
-                net.decoder_lr_factor = float(self.decoder_lr_factor)
-                desc = f"DAEU {i + 1}/{self.n_init}"
-                run = functools.partial(
-                    self._run_training,
-                    net,
-                    stream,
-                    loss_fn,
-                    batch_size=batch_size,
-                    device=device,
-                    rng=rng,
-                )
-                warm = None
-                if self.init == "vca":
-                    net.set_endmembers(self._vca_start(stream, summary, rng))
-                    if self.warmup_epochs:
-                        # Encoder alone first: the decoder keeps the VCA start.
-                        net.decoder.weight.requires_grad_(False)
-                        warm = run(
-                            desc=desc + " (encoder)",
-                            max_epochs=self.warmup_epochs,
-                            tol=None,
-                        )
-                        net.decoder.weight.requires_grad_(True)
-                if warm is not None and warm.ended_by_user:
-                    # Ctrl-C or a callback's stop during the warm-up ends the fit.
-                    result = warm
-                else:
-                    result = run(desc=desc)
-                    if warm is not None:
-                        result.loss_curve = warm.loss_curve + result.loss_curve
-                        result.history = warm.history + result.history
-                        result.n_epochs += warm.n_epochs
-            self.init_losses_.append(result.best_loss)
-            if best is None or result.best_loss < best[1].best_loss:
-                best = (net, result)
-            if result.ended_by_user:
-                break
-        net, result = best
-        self.model_ = net
-        self._finalise_training(result, device)
-        self.scale_ = scale
-        endmembers = net.endmembers.detach().cpu().numpy().astype(np.float64)
-        self.components_ = endmembers * scale * self._intensity_factor(stream, mask)
+    def _build(self, data, rng):
+        net = DAEUNet(
+            data.extra["summary"].n_features,
+            self.n_components,
+            hidden_factors=tuple(self.hidden_factors),
+            dropout=self.dropout,
+        )
+        net.decoder_lr_factor = float(self.decoder_lr_factor)
+        if self.init == "vca":
+            net.set_endmembers(self._vca_start(data.stream, data.extra["summary"], rng))
+        return net
+
+    def _warm_up(self, module, run, desc):
+        if self.init != "vca" or not self.warmup_epochs:
+            return None
+        # Encoder alone first: the decoder keeps the VCA start.
+        module.decoder.weight.requires_grad_(False)
+        try:
+            return run(desc=desc + " (encoder)", max_epochs=self.warmup_epochs, tol=None)
+        finally:
+            module.decoder.weight.requires_grad_(True)
+
+    def _finish(self, data):
+        endmembers = self.model_.endmembers.detach().cpu().numpy().astype(np.float64)
+        factor = self._intensity_factor(data.stream, data.extra["mask"])
+        self.components_ = endmembers * self.scale_ * factor
 
     def _vca_start(self, stream, summary, rng):
         n = self._init_sample_size(summary.n_features)

@@ -5,18 +5,15 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
-import torch
-from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from ..model_files import ModelFileMixin
 from ..models.denoising import RAPIDEELS_LAYERS, ConvDenoisingAE
 from ..spatial import neighbourhood_stack, window_mean
-from ..spectrum_image import as_spectrum_image, check_energy_axis, remove_power_law
+from ..spectrum_image import as_spectrum_image, check_energy_axis
 from ..streaming import BandStream
-from ..training import progress_bar, seed_sequence, torch_seeded
-from .base import NonFiniteDataError, summarize_spectra
-from .neural import TRAINING_PARAMS_DOC, NeuralEstimatorMixin
+from ..training import predict_in_batches, progress_bar
+from ..validation import Interval, Options, check_finite
+from .neural import TRAINING_PARAMS_DOC, NeuralEstimator, TrainingData
 
 __all__ = ["DenoisingAE"]
 
@@ -25,7 +22,7 @@ _NOISES = ("auto", "poisson", "gaussian", None)
 _NORMALIZE = ("global", "spectrum")
 
 
-class DenoisingAE(ModelFileMixin, NeuralEstimatorMixin, BaseEstimator):
+class DenoisingAE(NeuralEstimator):
     __doc__ = """RapidEELS 1-D convolutional denoising autoencoder, for any energy axis.
 
     Five stride-2 Conv1D layers (8/16/16/32/64 filters, kernels 7/7/5/5/3,
@@ -120,102 +117,69 @@ class DenoisingAE(ModelFileMixin, NeuralEstimatorMixin, BaseEstimator):
     so early stopping is off (``tol=None``); the best epoch is kept.
     """.replace("{TRAINING_PARAMS_DOC}", TRAINING_PARAMS_DOC)
 
-    def __init__(
-        self,
-        latent_dim=5,
-        *,
-        target="average",
-        average_window=(3, 3),
-        background_range=None,
-        augment_noise="auto",
-        neighbourhood=3,
-        normalize="global",
-        mask_fraction=0.2,
-        dropout=0.2,
-        max_epochs=50,
-        batch_size=128,
-        learning_rate=2e-3,
-        optimizer="adam",
-        tol=None,
-        n_iter_no_change=5,
-        device="auto",
-        random_state=None,
-        show_progressbar=None,
-        callbacks=None,
-    ):
-        self.latent_dim = latent_dim
-        self.target = target
-        self.average_window = average_window
-        self.background_range = background_range
-        self.augment_noise = augment_noise
-        self.neighbourhood = neighbourhood
-        self.normalize = normalize
-        self.mask_fraction = mask_fraction
-        self.dropout = dropout
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.optimizer = optimizer
-        self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        self.device = device
-        self.random_state = random_state
-        self.show_progressbar = show_progressbar
-        self.callbacks = callbacks
+    _model_params = {
+        "latent_dim": 5,
+        "target": "average",
+        "average_window": (3, 3),
+        "background_range": None,
+        "augment_noise": "auto",
+        "neighbourhood": 3,
+        "normalize": "global",
+        "mask_fraction": 0.2,
+        "dropout": 0.2,
+    }
+    _training_defaults = {
+        "max_epochs": 50,
+        "batch_size": 128,
+        "learning_rate": 2e-3,
+        "tol": None,
+    }
+    _constraints = {
+        "latent_dim": Interval("int", 1),
+        "target": Options(_TARGETS),
+        "augment_noise": Options(_NOISES),
+        "normalize": Options(_NORMALIZE),
+        "mask_fraction": Interval("real", 0, 1, closed="neither"),
+        "dropout": Interval("real", 0, 1, closed="left"),
+    }
+    _progress_label = "Denoising AE"
 
     # -- fitting -------------------------------------------------------------
-    def fit(self, X, y=None):
-        """Train on a spectrum image.
-
-        Parameters
-        ----------
-        X : HyperSpy signal, or array (rows, columns, channels) / (pixels, channels)
-            Counts. Eager or lazy (dask): a lazy image is read band by band.
-        y : ignored
-
-        Returns
-        -------
-        self
-        """
-        si = as_spectrum_image(X, type(self).__name__)
+    def _prepare(self, X, energy_axis=None, navigation_shape=None):
+        """``X``: a HyperSpy signal, or an array (rows, columns, channels) or
+        (pixels, channels) of counts; eager or lazy (dask: read band by band)."""
+        si = as_spectrum_image(
+            X,
+            type(self).__name__,
+            energy_axis=energy_axis,
+            navigation_shape=navigation_shape,
+        )
         self._check_params(si)
-        summary = self._check_values(si)
+        summary = check_finite(si.spectra(), si.where)
         if summary.max_abs == 0:
             raise ValueError("all spectra are zero: there is nothing to denoise.")
-        n_pixels = si.cube.shape[0] * si.cube.shape[1]
-        batch_size, device = self._check_training_params(n_pixels)
         self.scale_ = float(summary.max_abs)
         self.n_features_in_ = si.n_channels
         self.energy_axis_ = si.energy
         self.in_spectra_ = int(self.neighbourhood) ** 2
-        stream = self._training_stream(si)
-        loss_fn = (
-            _masked_loss(float(self.mask_fraction)) if self._self else _target_loss
+        n_pixels = si.cube.shape[0] * si.cube.shape[1]
+        return TrainingData(self._training_stream(si), n_pixels)
+
+    def _build(self, data, rng):
+        model = ConvDenoisingAE(
+            self.n_features_in_,
+            in_spectra=self.in_spectra_,
+            latent_dim=int(self.latent_dim),
+            layers=RAPIDEELS_LAYERS,
+            dropout=float(self.dropout),
+            objective="masked" if self._self else "target",
+            mask_fraction=float(self.mask_fraction),
         )
-        (seed,) = seed_sequence(self.random_state, 1)
-        with torch_seeded(seed, device) as rng:
-            self.model_ = ConvDenoisingAE(
-                si.n_channels,
-                in_spectra=self.in_spectra_,
-                latent_dim=int(self.latent_dim),
-                layers=RAPIDEELS_LAYERS,
-                dropout=float(self.dropout),
-            )
-            # Typical input and output spectra from one band of samples.
-            _, first = next(stream.bands(rng))
-            target = first[:, 0] if self._self else first[:, -1]
-            self.model_.set_statistics(first[:, 0], target)
-            result = self._run_training(
-                self.model_,
-                stream,
-                loss_fn,
-                batch_size=batch_size,
-                device=device,
-                rng=rng,
-                desc="Denoising AE",
-            )
-        self._finalise_training(result, device)
-        return self
+        # Typical input and output spectra from one band of samples.
+        _, first = next(data.stream.bands(rng))
+        target = first[:, 0] if self._self else first[:, -1]
+        model.set_statistics(first[:, 0], target)
+        return model
 
     @property
     def _self(self):
@@ -236,25 +200,12 @@ class DenoisingAE(ModelFileMixin, NeuralEstimatorMixin, BaseEstimator):
         return int(y), int(x)
 
     def _check_params(self, si):
+        """Checks that depend on each other or on the image."""
         name = type(self).__name__
-        if self.target not in _TARGETS:
-            raise ValueError(
-                f"target={self.target!r} is not known: use 'self' or 'average'."
-            )
-        if self.augment_noise not in _NOISES:
-            raise ValueError(
-                f"augment_noise={self.augment_noise!r} is not known: use 'auto', "
-                "'poisson', 'gaussian' or None."
-            )
         if self._self and self.augment_noise not in ("auto", None):
             raise ValueError(
                 "augment_noise works with target='average' only: the self-supervised "
                 "target learns from the data's own noise; use augment_noise=None."
-            )
-        if self.normalize not in _NORMALIZE:
-            raise ValueError(
-                f"normalize={self.normalize!r} is not known: use 'global' or "
-                "'spectrum'."
             )
         n = self.neighbourhood
         if not isinstance(n, numbers.Integral) or n < 1 or n % 2 == 0:
@@ -266,16 +217,6 @@ class DenoisingAE(ModelFileMixin, NeuralEstimatorMixin, BaseEstimator):
             raise ValueError(
                 f"neighbourhood={n} is larger than the image ({cols} x {rows} pixels)."
             )
-        if not isinstance(self.latent_dim, numbers.Integral) or self.latent_dim < 1:
-            raise ValueError(
-                f"latent_dim must be a positive integer, got {self.latent_dim!r}."
-            )
-        if not 0 < self.mask_fraction < 1:
-            raise ValueError(
-                f"mask_fraction must be in (0, 1), got {self.mask_fraction!r}."
-            )
-        if not 0 <= self.dropout < 1:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}.")
         if si.n_channels < 8:
             raise ValueError(
                 f"{name} needs at least 8 energy channels, got {si.n_channels}."
@@ -322,19 +263,6 @@ class DenoisingAE(ModelFileMixin, NeuralEstimatorMixin, BaseEstimator):
                 "a power-law fit needs a wider pre-edge window."
             )
 
-    def _check_values(self, si):
-        C = si.n_channels
-        flat = si.cube.reshape(-1, C)
-        summary = summarize_spectra(flat)
-        if summary.n_nonfinite:
-            cols = si.cube.shape[1]
-
-            def where(p):
-                return f"pixel (x={p % cols}, y={p // cols})"
-
-            raise NonFiniteDataError(summary, where)
-        return summary
-
     # -- samples ---------------------------------------------------------------
     def _halo(self, si, training):
         h = int(self.neighbourhood) // 2
@@ -352,11 +280,11 @@ class DenoisingAE(ModelFileMixin, NeuralEstimatorMixin, BaseEstimator):
             h = n // 2
             ctx = neighbourhood_stack(band, n, rows)
             if window is None:
-                return self._normalise(ctx)
+                return self._normalize(ctx)
             mean = window_mean(band, window)
             target = mean[rows]
             if br is not None:
-                target = remove_power_law(target, energy, br)
+                target = _remove_power_law(target, energy, br)
             if noise is not None and rng is not None:
                 # New noisy draws around the averaged spectra (neighbours too).
                 lo, hi = max(0, rows.start - h), min(len(band), rows.stop + h)
@@ -373,14 +301,14 @@ class DenoisingAE(ModelFileMixin, NeuralEstimatorMixin, BaseEstimator):
                 ctx[pick] = aug[pick]
             C = ctx.shape[-1]
             samples = np.concatenate([ctx, target.reshape(-1, 1, C)], axis=1)
-            return self._normalise(samples)
+            return self._normalize(samples)
 
         per_sample = 4 * si.n_channels * (n * n + (0 if self._self else 1))
         return BandStream(
             si.cube, make_samples, halo=self._halo(si, True), sample_bytes=per_sample
         )
 
-    def _normalise(self, samples, return_norm=False):
+    def _normalize(self, samples, return_norm=False):
         """Divide samples (in place) by the global scale or their own mean count."""
         if self.normalize == "global":
             norm = np.full(len(samples), self.scale_, dtype=np.float32)
@@ -403,12 +331,7 @@ class DenoisingAE(ModelFileMixin, NeuralEstimatorMixin, BaseEstimator):
 
     def _predict(self, ctx, fn):
         """``fn`` over batches of samples ``ctx`` (already normalised), as numpy."""
-        out = []
-        with torch.no_grad():
-            for lo in range(0, len(ctx), 4096):
-                x = torch.from_numpy(np.ascontiguousarray(ctx[lo : lo + 4096]))
-                out.append(fn(x.to(self.device_)).cpu().numpy())
-        return np.concatenate(out, axis=0) if out else np.zeros((0,), np.float32)
+        return predict_in_batches(fn, ctx, self.device_, batch_rows=4096)
 
     def _denoise_band(self, band, rows=slice(None)):
         """Denoised spectra ``(pixels, channels)`` of the rows ``rows`` of ``band``."""
@@ -416,10 +339,10 @@ class DenoisingAE(ModelFileMixin, NeuralEstimatorMixin, BaseEstimator):
             np.asarray(band, dtype=np.float32), int(self.neighbourhood), rows
         )
         ctx = np.array(ctx, dtype=np.float32)  # our copy, normalised in place
-        ctx, norm = self._normalise(ctx, return_norm=True)
+        ctx, norm = self._normalize(ctx, return_norm=True)
         out = self._predict(ctx, self.model_) * norm[:, None]
         if self._self and self.background_range is not None:
-            out = remove_power_law(out, self.energy_axis_, self.background_range)
+            out = _remove_power_law(out, self.energy_axis_, self.background_range)
         return out
 
     def denoise(self, X):
@@ -444,7 +367,7 @@ class DenoisingAE(ModelFileMixin, NeuralEstimatorMixin, BaseEstimator):
         if si.lazy:
             out = self._denoise_lazy(si.cube, h)
         else:
-            self._check_values(si)
+            check_finite(si.spectra(), si.where)
             stream = BandStream(
                 si.cube, lambda band, top, rows, rng: (band, rows), halo=h
             )
@@ -458,8 +381,8 @@ class DenoisingAE(ModelFileMixin, NeuralEstimatorMixin, BaseEstimator):
                     ).reshape(n_rows, *si.cube.shape[1:])
                     bar.update(1)
         title = None
-        if si.signal is not None:
-            title = f"{si.signal.metadata.General.title} (denoised)".strip()
+        if si.title is not None:
+            title = f"{si.title} (denoised)".strip()
         return si.like_input(out, title=title)
 
     def _denoise_lazy(self, cube, h):
@@ -490,7 +413,7 @@ class DenoisingAE(ModelFileMixin, NeuralEstimatorMixin, BaseEstimator):
         codes = []
         for _, (band, rows) in stream.bands():
             ctx = np.array(neighbourhood_stack(band, int(self.neighbourhood), rows))
-            codes.append(self._predict(self._normalise(ctx), self.model_.encode))
+            codes.append(self._predict(self._normalize(ctx), self.model_.encode))
         return np.concatenate(codes, axis=0).astype(np.float64)
 
     def inverse_transform(self, Z):
@@ -505,23 +428,9 @@ class DenoisingAE(ModelFileMixin, NeuralEstimatorMixin, BaseEstimator):
         return out * (self.scale_ if self.normalize == "global" else 1.0)
 
 
-def _target_loss(model, x):
-    """MSE between the output and the target stacked last."""
-    return torch.mean((model(x[:, :-1]) - x[:, -1]) ** 2)
+def _remove_power_law(band, energy, background_range):
+    """HyperSpy's power-law background removal (needs HyperSpy only when
+    ``background_range`` is set: eels_ae does not refit backgrounds itself)."""
+    from ..hyperspy_glue.background import remove_power_law
 
-
-def _masked_loss(fraction):
-    """Noise2Self loss: error on randomly hidden channels of the pixel's spectrum."""
-
-    def loss(model, x):
-        centre = x[:, 0]
-        mask = torch.rand(centre.shape, device=x.device) < fraction
-        # Hidden channels get the mean of their neighbours: never their own value.
-        left = torch.cat([centre[:, 1:2], centre[:, :-1]], dim=1)
-        right = torch.cat([centre[:, 1:], centre[:, -2:-1]], dim=1)
-        x_in = x.clone()
-        x_in[:, 0] = torch.where(mask, 0.5 * (left + right), centre)
-        err = (model(x_in) - centre) ** 2
-        return (err * mask).sum() / mask.sum().clamp(min=1)
-
-    return loss
+    return remove_power_law(band, energy, background_range)

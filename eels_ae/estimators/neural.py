@@ -1,20 +1,90 @@
-"""Parameters and helpers shared by every neural (torch) estimator."""
+"""The template every neural (torch) estimator of eels_ae follows.
+
+:class:`NeuralEstimator.fit` runs one fixed sequence:
+
+1. check the parameters against their declared constraints (one wording,
+   :func:`eels_ae.validation.check_parameters`);
+2. ``_prepare(X, ...)``: check the data, set the fitted input attributes
+   (``n_features_in_``, ``scale_``, ``energy_axis_``) and return a
+   :class:`TrainingData` (the stream of samples and how many there are);
+3. for each restart (``_n_restarts()``, seeds from ``random_state``):
+   ``_build(data, rng)`` makes the torch module (which owns its loss), an
+   optional ``_warm_up(module, run, desc)`` trains part of it, then the
+   shared engine (:func:`eels_ae.training.train`) trains it; the lowest
+   loss wins;
+4. the fitted attributes every neural estimator has (``model_``,
+   ``device_``, ``loss_curve_``, ``n_epochs_``, ``best_loss_``,
+   ``init_losses_``, ``history_``), then ``_finish(data)`` for what the
+   estimator extracts (endmembers, latent usage, ...).
+
+A subclass declares its parameters once (``_model_params``: name ->
+default; the training parameters and their docstring are shared) and their
+constraints (``_constraints``); its keyword-only ``__init__`` is generated
+from them, as scikit-learn expects (it only stores the parameters).
+"""
 
 from __future__ import annotations
 
-import numbers
+import functools
+import inspect
 import warnings
+from dataclasses import dataclass, field
 
-from ..training import resolve_device, train
+from sklearn.base import BaseEstimator, TransformerMixin
 
-__all__ = ["NeuralEstimatorMixin", "TRAINING_PARAMS_DOC"]
+from ..model_files import ModelFileMixin
+from ..training import resolve_device, seed_sequence, torch_seeded, train
+from ..validation import (
+    Callables,
+    Either,
+    Interval,
+    Options,
+    SeedLike,
+    check_parameters,
+)
+
+__all__ = [
+    "NeuralEstimator",
+    "TRAINING_CONSTRAINTS",
+    "TRAINING_PARAMS",
+    "TRAINING_PARAMS_DOC",
+    "TrainingData",
+]
+
+#: The training parameters every neural estimator has, in constructor order,
+#: with the defaults a subclass does not override.
+TRAINING_PARAMS = {
+    "max_epochs": 100,
+    "batch_size": 64,
+    "learning_rate": 1e-3,
+    "optimizer": "adam",
+    "tol": 1e-4,
+    "n_iter_no_change": 5,
+    "device": "auto",
+    "random_state": None,
+    "show_progressbar": None,
+    "callbacks": None,
+}
+
+#: Their constraints (``device`` is checked when it is resolved).
+TRAINING_CONSTRAINTS = {
+    "max_epochs": Interval("int", 1),
+    "batch_size": Interval("int", 1),
+    "learning_rate": Interval("real", 0, None, closed="neither"),
+    "optimizer": Options(("adam", "rmsprop")),
+    "tol": Either((Options((None,)), Interval("real", 0))),
+    "n_iter_no_change": Interval("int", 1),
+    "random_state": SeedLike(),
+    "show_progressbar": Options((None, True, False)),
+    "callbacks": Callables(),
+}
 
 TRAINING_PARAMS_DOC = """\
     max_epochs : int
         Passes over the data at most.
     batch_size : int
-        Spectra per optimisation step. Larger than the data: clipped to the
-        number of spectra (with a warning).
+        Samples per optimisation step. Larger than the data: clipped to the
+        number of samples (with a warning).
     learning_rate : float
         Step size of the optimiser.
     optimizer : {"adam", "rmsprop"}
@@ -39,49 +109,212 @@ TRAINING_PARAMS_DOC = """\
 """
 
 
-class NeuralEstimatorMixin:
-    """Runs the shared training engine with the estimator's parameters.
+@dataclass
+class TrainingData:
+    """What ``_prepare`` hands to the rest of ``fit``.
 
-    Ctrl-C during training stops cleanly and keeps the best weights so far.
+    Attributes
+    ----------
+    stream : RowStream or BandStream
+        Mini-batches of samples for the engine.
+    n_samples : int
+        Samples per epoch (``batch_size`` is clipped to it).
+    extra : dict
+        Anything the estimator's ``_build`` and ``_finish`` need.
     """
 
-    def _check_training_params(self, n_samples):
-        for name in ("max_epochs", "batch_size", "n_iter_no_change"):
-            value = getattr(self, name)
-            if not isinstance(value, numbers.Integral) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-        if not self.learning_rate > 0:
-            raise ValueError(f"learning_rate must be > 0, got {self.learning_rate!r}.")
+    stream: object
+    n_samples: int
+    extra: dict = field(default_factory=dict)
+
+
+def _generated_init(cls):
+    """A keyword-only ``__init__`` storing the declared parameters (and only them)."""
+    params = {**cls._model_params}
+    for name, default in TRAINING_PARAMS.items():
+        params[name] = cls._training_defaults.get(name, default)
+    kinds = inspect.Parameter
+    signature = inspect.Signature(
+        [kinds("self", kinds.POSITIONAL_OR_KEYWORD)]
+        + [
+            kinds(
+                name,
+                kinds.POSITIONAL_OR_KEYWORD
+                if name in cls._positional
+                else kinds.KEYWORD_ONLY,
+                default=default,
+            )
+            for name, default in params.items()
+        ]
+    )
+
+    def __init__(self, *args, **kwargs):
+        for old, new in cls._renamed.items():
+            if old in kwargs:
+                warnings.warn(
+                    f"{cls.__name__}: the parameter {old!r} is now called {new!r}; "
+                    f"the old name will stop working in a later release.",
+                    FutureWarning,
+                    stacklevel=2,
+                )
+                if new in kwargs:
+                    raise TypeError(f"{cls.__name__}: give {new!r}, not both names.")
+                kwargs[new] = kwargs.pop(old)
+        try:
+            bound = signature.bind(self, *args, **kwargs)
+        except TypeError as err:
+            raise TypeError(
+                f"{cls.__name__}: {err}. Its parameters are keyword-only "
+                f"(except {', '.join(cls._positional) or 'none'}): "
+                f"{', '.join(params)}."
+            ) from None
+        bound.apply_defaults()
+        for name in params:
+            setattr(self, name, bound.arguments[name])
+
+    __init__.__signature__ = signature
+    __init__.__qualname__ = f"{cls.__name__}.__init__"
+    __init__.__module__ = cls.__module__
+    __init__.__doc__ = f"See :class:`{cls.__name__}` for the parameters."
+    return __init__
+
+
+class NeuralEstimator(ModelFileMixin, TransformerMixin, BaseEstimator):
+    """Base class of the neural estimators: the fixed ``fit`` sequence.
+
+    Subclasses set ``_model_params``, ``_constraints``, ``_training_defaults``
+    and ``_progress_label``, and implement ``_prepare``, ``_build`` and
+    (optionally) ``_warm_up``, ``_n_restarts`` and ``_finish``. Ctrl-C during
+    training stops cleanly and keeps the best weights so far.
+    """
+
+    #: Model parameters (name -> default), in constructor order.
+    _model_params: dict = {}
+    #: Training defaults that differ from :data:`TRAINING_PARAMS`.
+    _training_defaults: dict = {}
+    #: Parameters that may also be given by position (scikit-learn allows
+    #: the first, e.g. ``DAEU(3)`` as ``PCA(3)``).
+    _positional: tuple = ()
+    #: Old parameter names still accepted (with a FutureWarning): old -> new.
+    _renamed: dict = {}
+    #: Constraints of the model parameters (name -> check).
+    _constraints: dict = {}
+    #: Label of the progress bar and of the epoch records' ``phase``.
+    _progress_label = "Training"
+    #: What a training sample is called in messages.
+    _sample_unit = "spectra"
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "_model_params" in cls.__dict__ or "_training_defaults" in cls.__dict__:
+            cls.__init__ = _generated_init(cls)
+
+    # -- the fixed sequence ------------------------------------------------
+    def fit(self, X, y=None, **axes):
+        """Train on ``X`` (see the class documentation for what ``X`` is).
+
+        Parameters
+        ----------
+        X : array-like or dask array
+        y : ignored
+        **axes
+            Axis information the estimator accepts (``energy_axis``,
+            ``navigation_shape``), see its ``_prepare``.
+
+        Returns
+        -------
+        self
+        """
+        self._check_parameters()
+        data = self._prepare(X, **axes)
+        batch_size, device = self._training_setup(data.n_samples)
+        n = self._n_restarts()
+        best = None
+        self.init_losses_ = []
+        for i, seed in enumerate(seed_sequence(self.random_state, n)):
+            desc = self._progress_label + (f" {i + 1}/{n}" if n > 1 else "")
+            with torch_seeded(seed, device) as rng:
+                module = self._build(data, rng)
+                run = functools.partial(
+                    self._run_training,
+                    module,
+                    data.stream,
+                    batch_size=batch_size,
+                    device=device,
+                    rng=rng,
+                )
+                result = self._train(module, run, desc)
+            self.init_losses_.append(float(result.best_loss))
+            if best is None or result.best_loss < best[1].best_loss:
+                best = (module, result)
+            if result.ended_by_user:
+                break
+        self.model_, result = best
+        self._finalise_training(result, device)
+        self._finish(data)
+        return self
+
+    def _train(self, module, run, desc):
+        """Optional warm-up, then the main training; one merged result."""
+        warm = self._warm_up(module, run, desc)
+        if warm is not None and warm.ended_by_user:
+            # Ctrl-C or a callback's stop during the warm-up ends the fit.
+            return warm
+        result = run(desc=desc)
+        if warm is not None:
+            result.loss_curve = warm.loss_curve + result.loss_curve
+            result.history = warm.history + result.history
+            result.n_epochs += warm.n_epochs
+        return result
+
+    # -- what subclasses implement --------------------------------------------
+    def _prepare(self, X, **axes):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _build(self, data, rng):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _warm_up(self, module, run, desc):
+        """Train part of ``module`` first (``run(desc=..., max_epochs=...,
+        tol=...)``); return its result, or ``None`` for no warm-up."""
+        return None
+
+    def _n_restarts(self):
+        return 1
+
+    def _finish(self, data):
+        """Fitted attributes extracted after training (``model_`` is set)."""
+
+    # -- shared pieces ---------------------------------------------------------
+    def _check_parameters(self):
+        check_parameters(self, {**TRAINING_CONSTRAINTS, **self._constraints})
+
+    def _training_setup(self, n_samples):
+        """Batch size (clipped to the samples) and the training device."""
         batch_size = int(self.batch_size)
         if batch_size > n_samples:
             warnings.warn(
-                f"batch_size={batch_size} is larger than the {n_samples} spectra: "
+                f"batch_size={batch_size} is larger than the {n_samples} "
+                f"{self._sample_unit}: "
                 f"using batches of {n_samples}.",
                 UserWarning,
                 stacklevel=4,
             )
             batch_size = n_samples
         if batch_size < 2:
-            raise ValueError("batch_size must be at least 2 (batch normalisation).")
+            raise ValueError(
+                f"{type(self).__name__}: batch_size must be at least 2 (batch "
+                f"normalisation), but there are only {n_samples} {self._sample_unit} "
+                "to train on."
+            )
         return batch_size, resolve_device(self.device)
 
     def _run_training(
-        self,
-        model,
-        stream,
-        loss_fn,
-        *,
-        batch_size,
-        device,
-        rng,
-        desc,
-        max_epochs=None,
-        tol="default",
+        self, model, stream, *, batch_size, device, rng, desc, max_epochs=None, tol="default"
     ):
         return train(
             model,
             stream,
-            loss_fn,
             max_epochs=int(self.max_epochs if max_epochs is None else max_epochs),
             batch_size=batch_size,
             learning_rate=float(self.learning_rate),
@@ -96,16 +329,10 @@ class NeuralEstimatorMixin:
         )
 
     def _callbacks(self):
-        cbs = getattr(self, "callbacks", None)
+        cbs = self.callbacks
         if cbs is None:
             return []
-        cbs = [cbs] if callable(cbs) else list(cbs)
-        bad = [c for c in cbs if not callable(c)]
-        if bad:
-            raise TypeError(
-                f"callbacks must be callables taking an EpochEnd, got {bad[0]!r}."
-            )
-        return cbs
+        return [cbs] if callable(cbs) else list(cbs)
 
     def _finalise_training(self, result, device):
         """The fitted attributes every neural estimator has after training."""
@@ -114,3 +341,9 @@ class NeuralEstimatorMixin:
         self.n_epochs_ = int(result.n_epochs)
         self.best_loss_ = float(result.best_loss)
         self.history_ = list(result.history)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        tags.non_deterministic = False
+        return tags

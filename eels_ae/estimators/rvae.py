@@ -6,18 +6,15 @@ import numbers
 from dataclasses import dataclass
 
 import numpy as np
-import torch
-from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ..model_files import ModelFileMixin
 from ..models.rvae import RotationalVAE, patch_grid
 from ..models.variational import estimate_noise_variance
 from ..patches import interior_shape, patch_stream
 from ..streaming import is_dask_array
-from ..training import progress_bar, seed_sequence, torch_seeded
-from .base import NonFiniteDataError, summarize_spectra
-from .neural import TRAINING_PARAMS_DOC, NeuralEstimatorMixin
+from ..training import predict_in_batches, progress_bar
+from ..validation import Either, Interval, Options, check_finite, pixel_namer
+from .neural import TRAINING_PARAMS_DOC, NeuralEstimator, TrainingData
 
 __all__ = ["RVAE", "RVAECodes"]
 
@@ -60,7 +57,7 @@ class RVAECodes:
     offset: tuple
 
 
-class RVAE(ModelFileMixin, NeuralEstimatorMixin, TransformerMixin, BaseEstimator):
+class RVAE(NeuralEstimator):
     __doc__ = """Multichannel rotationally invariant VAE on windows of maps.
 
     Source 000's multichannel rVAE: a ``window x window`` patch around every
@@ -115,7 +112,7 @@ class RVAE(ModelFileMixin, NeuralEstimatorMixin, TransformerMixin, BaseEstimator
         shift that turns with it (a failure seen on the test motifs: the
         angle of a motif jumped by about half a turn over a range of
         orientations). Those epochs are not kept as the best ones.
-    hidden : int, default 64
+    hidden_width : int, default 64
         Units of the hidden layers (2 in the encoder, 2 in the decoder). atomai
         uses 128; on windows of up to ~16 pixels 64 reconstruct as well and
         train about 3 times faster.
@@ -171,69 +168,45 @@ class RVAE(ModelFileMixin, NeuralEstimatorMixin, TransformerMixin, BaseEstimator
     (53, 53)
     """.replace("{TRAINING_PARAMS_DOC}", TRAINING_PARAMS_DOC)
 
-    def __init__(
-        self,
-        window=10,
-        latent_dim=2,
-        *,
-        rotation=True,
-        translation=True,
-        normalize="channel",
-        noise_variance="auto",
-        translation_prior=0.5,
-        equivariance=1.0,
-        translation_warmup=0.35,
-        hidden=64,
-        patches_per_epoch=3000,
-        max_epochs=90,
-        batch_size=128,
-        learning_rate=4e-3,
-        optimizer="adam",
-        tol=None,
-        n_iter_no_change=5,
-        device="auto",
-        random_state=None,
-        show_progressbar=None,
-        callbacks=None,
-    ):
-        self.window = window
-        self.latent_dim = latent_dim
-        self.rotation = rotation
-        self.translation = translation
-        self.normalize = normalize
-        self.noise_variance = noise_variance
-        self.translation_prior = translation_prior
-        self.equivariance = equivariance
-        self.translation_warmup = translation_warmup
-        self.hidden = hidden
-        self.patches_per_epoch = patches_per_epoch
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.optimizer = optimizer
-        self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        self.device = device
-        self.random_state = random_state
-        self.show_progressbar = show_progressbar
-        self.callbacks = callbacks
+    _model_params = {
+        "window": 10,
+        "latent_dim": 2,
+        "rotation": True,
+        "translation": True,
+        "normalize": "channel",
+        "noise_variance": "auto",
+        "translation_prior": 0.5,
+        "equivariance": 1.0,
+        "translation_warmup": 0.35,
+        "hidden_width": 64,
+        "patches_per_epoch": 3000,
+    }
+    _training_defaults = {
+        "max_epochs": 90,
+        "batch_size": 128,
+        "learning_rate": 4e-3,
+        "tol": None,
+    }
+    _renamed = {"hidden": "hidden_width"}
+    _constraints = {
+        "window": Interval("int", 2),
+        "latent_dim": Interval("int", 1),
+        "rotation": Options((True, False)),
+        "translation": Options((True, False)),
+        "hidden_width": Interval("int", 1),
+        "translation_prior": Interval("real", 0, closed="neither"),
+        "equivariance": Interval("real", 0),
+        "translation_warmup": Interval("real", 0, 1, closed="left"),
+        "patches_per_epoch": Either((Options((None,)), Interval("int", 2))),
+    }
+    _progress_label = "rVAE"
+    _sample_unit = "windows"
 
     # -- fitting -------------------------------------------------------------
-    def fit(self, X, y=None):
-        """Train on a stack of maps.
-
-        Parameters
-        ----------
-        X : array (rows, columns, channels) or (rows, columns), numpy or dask
-            The maps (e.g. abundance maps). A dask array is read band by band
-            and its patches are built band by band: they are never all in
-            memory.
-        y : ignored
-
-        Returns
-        -------
-        self
-        """
+    def _prepare(self, X):
+        """``X``: maps (rows, columns, channels) or (rows, columns), numpy or
+        dask. A dask array is read band by band and its patches are built
+        band by band: they are never all in memory."""
         maps = self._check_maps(X, "fit")
         self._check_params(maps)
         w = int(self.window)
@@ -244,48 +217,30 @@ class RVAE(ModelFileMixin, NeuralEstimatorMixin, TransformerMixin, BaseEstimator
         fraction = 1.0
         if self.patches_per_epoch is not None:
             fraction = min(1.0, int(self.patches_per_epoch) / n_patches)
-        batch_size, device = self._check_training_params(
-            max(1, round(n_patches * fraction))
-        )
         self.noise_variance_ = self._noise_variance(maps)
         self.code_names_ = (
             (["angle"] if self.rotation else [])
             + (["shift_x", "shift_y"] if self.translation else [])
             + [f"z{i + 1}" for i in range(int(self.latent_dim))]
         )
-        stream = patch_stream(maps, w, self._normalise, fraction)
-        noise_var = torch.as_tensor(self.noise_variance_, dtype=torch.float32)
-        noise_var = noise_var.to(device)
+        stream = patch_stream(maps, w, self._normalize_maps, fraction)
+        return TrainingData(stream, max(1, round(n_patches * fraction)))
 
-        def loss_fn(model, x):
-            return model.loss(x, noise_var)
-
-        (seed,) = seed_sequence(self.random_state, 1)
-        with torch_seeded(seed, device) as rng:
-            self.model_ = RotationalVAE(
-                w,
-                self.n_features_in_,
-                int(self.latent_dim),
-                rotation=bool(self.rotation),
-                translation=bool(self.translation),
-                hidden=int(self.hidden),
-                translation_prior=float(self.translation_prior),
-                equivariance=float(self.equivariance),
-                translation_warmup=round(
-                    float(self.translation_warmup) * int(self.max_epochs)
-                ),
-            )
-            result = self._run_training(
-                self.model_,
-                stream,
-                loss_fn,
-                batch_size=batch_size,
-                device=device,
-                rng=rng,
-                desc="rVAE",
-            )
-        self._finalise_training(result, device)
-        return self
+    def _build(self, data, rng):
+        return RotationalVAE(
+            int(self.window),
+            self.n_features_in_,
+            int(self.latent_dim),
+            rotation=bool(self.rotation),
+            translation=bool(self.translation),
+            hidden=int(self.hidden_width),
+            translation_prior=float(self.translation_prior),
+            equivariance=float(self.equivariance),
+            translation_warmup=round(
+                float(self.translation_warmup) * int(self.max_epochs)
+            ),
+            noise_variance=self.noise_variance_,
+        )
 
     # -- checks --------------------------------------------------------------
     def _check_maps(self, X, name):
@@ -308,45 +263,17 @@ class RVAE(ModelFileMixin, NeuralEstimatorMixin, TransformerMixin, BaseEstimator
                 f"window={w} is larger than the maps ({cols} x {rows} pixels, x by "
                 f"y): use window <= {min(rows, cols)}."
             )
-        summary = summarize_spectra(X.reshape(-1, channels))
-        if summary.n_nonfinite:
-
-            def where(p):
-                return f"pixel (x={p % cols}, y={p // cols})"
-
-            raise NonFiniteDataError(summary, where, unit="pixels")
+        check_finite(X.reshape(-1, channels), pixel_namer((rows, cols)), "pixels")
         return X
 
     def _check_params(self, maps):
+        """Checks that depend on the maps."""
         w = self.window
-        if not isinstance(w, numbers.Integral) or w < 2:
-            raise ValueError(f"window must be an integer >= 2, got {w!r}.")
         rows, cols = maps.shape[:2]
         if w == rows and w == cols:
             raise ValueError(
                 f"window={w} leaves a single patch in {cols} x {rows} maps: use a "
                 "smaller window."
-            )
-        for name in ("latent_dim", "hidden"):
-            value = getattr(self, name)
-            if not isinstance(value, numbers.Integral) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-        if not self.translation_prior > 0:
-            raise ValueError(
-                f"translation_prior must be > 0, got {self.translation_prior!r}."
-            )
-        if not self.equivariance >= 0:
-            raise ValueError(f"equivariance must be >= 0, got {self.equivariance!r}.")
-        if not 0 <= self.translation_warmup < 1:
-            raise ValueError(
-                "translation_warmup is the fraction of max_epochs trained without "
-                f"the shift: use 0 <= translation_warmup < 1, got "
-                f"{self.translation_warmup!r}."
-            )
-        ppe = self.patches_per_epoch
-        if ppe is not None and (not isinstance(ppe, numbers.Integral) or ppe < 2):
-            raise ValueError(
-                f"patches_per_epoch must be None or an integer >= 2, got {ppe!r}."
             )
 
     def _ranges(self, maps):
@@ -401,7 +328,7 @@ class RVAE(ModelFileMixin, NeuralEstimatorMixin, TransformerMixin, BaseEstimator
             )
         return np.asarray(parts, dtype=float)
 
-    def _normalise(self, band):
+    def _normalize_maps(self, band):
         """Maps -> model units (a new float32 array)."""
         lo, hi = self.input_range_[:, 0], self.input_range_[:, 1]
         a, b = self.output_range_[:, 0], self.output_range_[:, 1]
@@ -421,7 +348,7 @@ class RVAE(ModelFileMixin, NeuralEstimatorMixin, TransformerMixin, BaseEstimator
             sample = maps[rows]
             if is_dask_array(sample):
                 sample = sample.compute()
-            sample = self._normalise(sample)
+            sample = self._normalize_maps(sample)
             if sample.shape[1] < 3:
                 return np.full(C, 1e-2)
             return np.array(
@@ -464,23 +391,24 @@ class RVAE(ModelFileMixin, NeuralEstimatorMixin, TransformerMixin, BaseEstimator
         maps = self._check_fitted_maps(X, "encode")
         w = int(self.window)
         shape = interior_shape(maps.shape, w)
-        stream = patch_stream(maps, w, self._normalise)
+        stream = patch_stream(maps, w, self._normalize_maps)
         model = self.model_.eval()
         centre = patch_grid(w)[(w // 2) * w + w // 2][None].to(self.device_)
+
+        def fn(x):
+            q = model.encode(x)
+            if reconstruct:
+                rec = model.decode(q["z_mu"], q.get("angle"), q.get("shift"), centre)
+                q["reconstruction"] = rec[:, 0]
+            return q
+
         parts = []
         bar = progress_bar(stream.n_bands, "Encoding", self.show_progressbar)
-        with bar, torch.no_grad():
+        with bar:
             for _, patches in stream.bands():
-                for lo in range(0, len(patches), _ENCODE_BATCH):
-                    x = patches[lo : lo + _ENCODE_BATCH]
-                    x = torch.from_numpy(x).to(self.device_)
-                    q = model.encode(x)
-                    if reconstruct:
-                        rec = model.decode(
-                            q["z_mu"], q.get("angle"), q.get("shift"), centre
-                        )
-                        q["reconstruction"] = rec[:, 0]
-                    parts.append({k: v.cpu().numpy() for k, v in q.items()})
+                parts.append(
+                    predict_in_batches(fn, patches, self.device_, _ENCODE_BATCH)
+                )
                 bar.update(1)
         cat = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
@@ -551,25 +479,15 @@ class RVAE(ModelFileMixin, NeuralEstimatorMixin, TransformerMixin, BaseEstimator
         half = max((int(self.window) - 1) / 2, 0.5)
         angle = np.broadcast_to(np.asarray(angle, np.float32), (n,))
         shift = np.broadcast_to(np.asarray(shift, np.float32) / half, (n, 2))
-        out = []
         model = self.model_.eval()
-        with torch.no_grad():
-            for lo in range(0, n, 1024):
-                sl = slice(lo, lo + 1024)
 
-                def t(a, sl=sl):
-                    return torch.from_numpy(np.array(a[sl])).to(self.device_)
+        def fn(z, angle, shift):
+            return model.decode(
+                z, angle if self.rotation else None, shift if self.translation else None
+            )
 
-                out.append(
-                    model.decode(
-                        t(z),
-                        t(angle) if self.rotation else None,
-                        t(shift) if self.translation else None,
-                    )
-                    .cpu()
-                    .numpy()
-                )
-        return np.concatenate(out).astype(np.float64)
+        arrays = (z, np.ascontiguousarray(angle), np.ascontiguousarray(shift))
+        return predict_in_batches(fn, arrays, self.device_, 1024).astype(np.float64)
 
     def inverse_transform(self, codes):
         """Patches ``(n, window, window, channels)`` from codes in the layout of

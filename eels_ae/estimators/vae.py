@@ -2,28 +2,27 @@
 
 from __future__ import annotations
 
-import numbers
 import warnings
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ..model_files import ModelFileMixin
 from ..models.vae import DEFAULT_HIDDEN, SpectrumVAE
-from ..models.variational import (
-    estimate_noise_variance,
-    gaussian_kl,
-    gaussian_nll,
-    poisson_nll,
-)
-from ..spectrum_image import check_energy_axis
+from ..models.variational import estimate_noise_variance
+from ..spectrum_image import as_spectra, check_energy_axis
 from ..streaming import DEFAULT_BLOCK_BYTES, RowStream, is_dask_array
-from ..training import seed_sequence, torch_seeded
-from ..training.engine import predict_in_batches
-from .base import NonFiniteDataError, SpectraSummary, as_2d_array, summarize_spectra
-from .neural import TRAINING_PARAMS_DOC, NeuralEstimatorMixin
+from ..training import predict_in_batches
+from ..validation import (
+    Either,
+    Interval,
+    IntSequence,
+    NonFiniteDataError,
+    Options,
+    SpectraSummary,
+    check_finite,
+)
+from .neural import TRAINING_PARAMS_DOC, NeuralEstimator, TrainingData
 
 __all__ = ["VAE"]
 
@@ -35,7 +34,7 @@ _SAMPLE_ROWS = 5000
 _COLLAPSE_RATIO = 1.0
 
 
-class VAE(ModelFileMixin, NeuralEstimatorMixin, TransformerMixin, BaseEstimator):
+class VAE(NeuralEstimator):
     __doc__ = f"""Variational autoencoder that encodes each spectrum into a few latents.
 
     A fully connected encoder maps every spectrum to a Gaussian posterior
@@ -51,13 +50,13 @@ class VAE(ModelFileMixin, NeuralEstimatorMixin, TransformerMixin, BaseEstimator)
     latent_dim : int, default 2
         Number of latent variables. Two can be drawn as a plane; unneeded
         ones collapse to the prior (see ``latent_spread_``).
-    hidden : sequence of int, default (256, 128)
+    hidden_layers : sequence of int, default (256, 128)
         Widths of the encoder's hidden layers (the decoder mirrors them).
     likelihood : {{"gaussian", "poisson"}}, default "gaussian"
         How the reconstruction is scored against the data.
 
         - ``"gaussian"``: squared error divided by the data's noise variance
-          (``noise_var``, estimated from the data by default). Works on any
+          (``noise_variance``, estimated from the data by default). Works on any
           data: background-subtracted, gain-normalised, negative values.
         - ``"poisson"``: the data are counts (electrons); the decoder
           predicts a positive rate per channel. Best for raw, low-count
@@ -67,7 +66,7 @@ class VAE(ModelFileMixin, NeuralEstimatorMixin, TransformerMixin, BaseEstimator)
         unit-variance Gaussian (a plain MSE) on data scaled to [0, 1] the
         reconstruction term is thousands of times too weak against the KL
         term and every latent collapses onto the prior.
-    noise_var : float or None, default None
+    noise_variance : float or None, default None
         Gaussian noise variance of one channel, in data units. ``None``
         estimates it from the data (robust MAD of second differences along
         the energy axis, :func:`eels_ae.models.variational.estimate_noise_variance`),
@@ -90,7 +89,7 @@ class VAE(ModelFileMixin, NeuralEstimatorMixin, TransformerMixin, BaseEstimator)
     ----------
     model_ : eels_ae.models.SpectrumVAE
     device_ : torch.device
-    noise_var_ : float or None
+    noise_variance_ : float or None
         Gaussian noise variance per channel (data units) the likelihood used;
         ``None`` for ``likelihood="poisson"``.
     scale_ : float
@@ -125,105 +124,84 @@ class VAE(ModelFileMixin, NeuralEstimatorMixin, TransformerMixin, BaseEstimator)
     >>> X_hat = vae.reconstruct(X)
     """
 
-    def __init__(
-        self,
-        latent_dim=2,
-        hidden=DEFAULT_HIDDEN,
-        likelihood="gaussian",
-        noise_var=None,
-        normalize="global",
-        beta=1.0,
-        max_epochs=100,
-        batch_size=64,
-        learning_rate=1e-3,
-        optimizer="adam",
-        tol=1e-4,
-        n_iter_no_change=10,
-        device="auto",
-        random_state=None,
-        show_progressbar=None,
-        callbacks=None,
-    ):
-        self.latent_dim = latent_dim
-        self.hidden = hidden
-        self.likelihood = likelihood
-        self.noise_var = noise_var
-        self.normalize = normalize
-        self.beta = beta
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.optimizer = optimizer
-        self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        self.device = device
-        self.random_state = random_state
-        self.show_progressbar = show_progressbar
-        self.callbacks = callbacks
+    _model_params = {
+        "latent_dim": 2,
+        "hidden_layers": DEFAULT_HIDDEN,
+        "likelihood": "gaussian",
+        "noise_variance": None,
+        "normalize": "global",
+        "beta": 1.0,
+    }
+    _training_defaults = {"max_epochs": 100, "batch_size": 64, "learning_rate": 1e-3,
+                          "n_iter_no_change": 10}
+    _renamed = {"noise_var": "noise_variance", "hidden": "hidden_layers"}
+    _constraints = {
+        "latent_dim": Interval("int", 1),
+        "hidden_layers": IntSequence(min_length=0),
+        "likelihood": Options(_LIKELIHOODS),
+        "noise_variance": Either((Options((None,)), Interval("real", 0, closed="neither"))),
+        "normalize": Options(_NORMALIZE),
+        "beta": Interval("real", 0),
+    }
+    _progress_label = "VAE"
 
     # -- fitting ---------------------------------------------------------------
-    def fit(self, X, y=None):
-        """Train the VAE on spectra ``X``.
+    def _prepare(self, X, energy_axis=None, navigation_shape=None):
+        """Check spectra ``X`` (array or signal) before training.
 
-        Parameters
-        ----------
-        X : array-like, dask array or HyperSpy signal
-            Spectra ``(n_spectra, n_channels)`` (numpy or dask), or a 1-D
-            signal with one or two navigation axes (eager or lazy). Dask
-            data are streamed block by block, never loaded whole.
-        y : ignored
-
-        Returns
-        -------
-        self
+        ``X``: spectra ``(n_spectra, n_channels)`` (numpy or dask), an image
+        ``(rows, columns, channels)``, or a 1-D signal with one or two
+        navigation axes (eager or lazy). Dask data are streamed block by
+        block, never loaded whole.
         """
-        X, energy, where = _spectra(X, "VAE.fit")
-        self._check_params()
+        X, energy, where = as_spectra(
+            X, "VAE.fit", energy_axis=energy_axis, navigation_shape=navigation_shape
+        )
+        if self.noise_variance is not None and self.likelihood != "gaussian":
+            raise ValueError(
+                "VAE: noise_variance is used with likelihood='gaussian' only."
+            )
         n, n_channels = X.shape
         if n_channels < 3:
             raise ValueError(
                 f"VAE needs spectra of at least 3 channels, got {n_channels}."
             )
-        summary = self._check_values(X, where)
+        summary = check_finite(X, where)
         if summary.max_abs == 0:
             raise ValueError("every spectrum is all zeros: there is nothing to learn.")
-        batch_size, device = self._check_training_params(n)
         self.scale_ = float(summary.max_abs)
         self.n_features_in_ = int(n_channels)
         self.energy_axis_ = energy
-        stream = RowStream(X, scale=self.scale_)
-        (seed,) = seed_sequence(self.random_state, 1)
-        with torch_seeded(seed, device) as rng:
-            _, sample = stream.sample_rows(self._sample_size(), rng)
-            self._set_noise(sample)
-            self.model_ = SpectrumVAE(
-                n_channels,
-                latent_dim=int(self.latent_dim),
-                hidden=tuple(self.hidden),
-                log_output=self.likelihood == "poisson",
-            )
-            shapes, norm = self._encoder_input(torch.from_numpy(sample))
-            self.typical_norm_ = float(norm.median())
-            self.model_.set_mean_spectrum(shapes.mean(dim=0))
-            result = self._run_training(
-                self.model_,
-                stream,
-                self._loss,
-                batch_size=batch_size,
-                device=device,
-                rng=rng,
-                desc="VAE",
-            )
-        self._finalise_training(result, device)
-        self._check_collapse(sample)
-        return self
+        return TrainingData(RowStream(X, scale=self.scale_), n)
+
+    def _build(self, data, rng):
+        _, sample = data.stream.sample_rows(self._sample_size(), rng)
+        data.extra["sample"] = sample
+        noise = self._noise(sample)
+        model = SpectrumVAE(
+            self.n_features_in_,
+            latent_dim=int(self.latent_dim),
+            hidden=tuple(self.hidden_layers),
+            log_output=self.likelihood == "poisson",
+            normalize=self.normalize,
+            beta=float(self.beta),
+            noise_variance=noise,
+            scale=self.scale_,
+        )
+        shapes, norm = model.encoder_input(torch.from_numpy(sample))
+        self.typical_norm_ = float(norm.median())
+        model.set_mean_spectrum(shapes.mean(dim=0))
+        return model
+
+    def _finish(self, data):
+        self._check_collapse(data.extra["sample"])
 
     def _sample_size(self):
         by_memory = DEFAULT_BLOCK_BYTES // (4 * self.n_features_in_)
         return int(max(2, min(_SAMPLE_ROWS, by_memory)))
 
-    def _set_noise(self, sample):
-        """Noise variance in the scaled units the network trains in."""
+    def _noise(self, sample):
+        """Noise variance in the scaled units the network trains in (Gaussian)."""
         if self.likelihood == "poisson":
             if (sample < 0).any():
                 raise ValueError(
@@ -231,33 +209,14 @@ class VAE(ModelFileMixin, NeuralEstimatorMixin, TransformerMixin, BaseEstimator)
                     "negative values: use likelihood='gaussian' (e.g. for "
                     "background-subtracted spectra)."
                 )
-            self.noise_var_ = None
-            self._nv = None
-            return
-        if self.noise_var is None:
-            self._nv = estimate_noise_variance(sample, axis=-1)
+            self.noise_variance_ = None
+            return None
+        if self.noise_variance is None:
+            nv = estimate_noise_variance(sample, axis=-1)
         else:
-            self._nv = float(self.noise_var) / self.scale_**2
-        self.noise_var_ = float(self._nv * self.scale_**2)
-
-    def _encoder_input(self, x):
-        """What the encoder sees, and the factor its decoded output is scaled by."""
-        if self.normalize == "global":
-            return x, torch.ones(len(x), 1, dtype=x.dtype, device=x.device)
-        norm = x.mean(dim=1, keepdim=True).clamp(min=1e-6)
-        return x / norm, norm
-
-    def _loss(self, model, x):
-        """Negative ELBO per spectrum: likelihood in data units + beta * KL."""
-        x_in, norm = self._encoder_input(x)
-        out, mu, logvar = model(x_in)
-        if self.likelihood == "poisson":
-            # Rate in counts; log-space keeps it positive and exp() stable.
-            rate = torch.exp(out + torch.log(norm * self.scale_))
-            nll = poisson_nll(rate, (x * self.scale_).clamp(min=0))
-        else:
-            nll = gaussian_nll(out * norm, x, self._nv)
-        return torch.mean(nll + float(self.beta) * gaussian_kl(mu, logvar))
+            nv = float(self.noise_variance) / self.scale_**2
+        self.noise_variance_ = float(nv * self.scale_**2)
+        return nv
 
     def _check_collapse(self, sample):
         mu, sd = self._posterior_scaled(sample)
@@ -270,60 +229,20 @@ class VAE(ModelFileMixin, NeuralEstimatorMixin, TransformerMixin, BaseEstimator)
                 f"/ posterior sd = "
                 f"{', '.join(f'{v:.2g}' for v in self.latent_spread_[unused])}): "
                 "they carry no information. If the data should vary along more "
-                "factors, lower beta or noise_var, or train longer; otherwise "
+                "factors, lower beta or noise_variance, or train longer; otherwise "
                 "lower latent_dim.",
                 UserWarning,
                 stacklevel=3,
             )
 
     # -- checks ----------------------------------------------------------------
-    def _check_params(self):
-        k = self.latent_dim
-        if not isinstance(k, numbers.Integral) or isinstance(k, bool) or k < 1:
-            raise ValueError(f"latent_dim must be a positive integer, got {k!r}.")
-        try:
-            hidden = tuple(self.hidden)
-        except TypeError:
-            hidden = None
-        if hidden is None or any(
-            not isinstance(h, numbers.Integral) or h < 1 for h in hidden
-        ):
-            raise ValueError(
-                f"hidden must be a sequence of positive integers (layer widths), "
-                f"got {self.hidden!r}."
-            )
-        if self.likelihood not in _LIKELIHOODS:
-            raise ValueError(
-                f"likelihood={self.likelihood!r} is not known: use 'gaussian' or "
-                "'poisson'."
-            )
-        if self.noise_var is not None:
-            if self.likelihood != "gaussian":
-                raise ValueError("noise_var is used with likelihood='gaussian' only.")
-            if not (np.isfinite(self.noise_var) and self.noise_var > 0):
-                raise ValueError(f"noise_var must be > 0, got {self.noise_var!r}.")
-        if self.normalize not in _NORMALIZE:
-            raise ValueError(
-                f"normalize={self.normalize!r} is not known: use 'global' or "
-                "'spectrum'."
-            )
-        if not (isinstance(self.beta, numbers.Real) and self.beta >= 0):
-            raise ValueError(f"beta must be a number >= 0, got {self.beta!r}.")
-
-    @staticmethod
-    def _check_values(X, where):
-        summary = summarize_spectra(X)
-        if summary.n_nonfinite:
-            raise NonFiniteDataError(summary, where)
-        return summary
-
     def _check_input(self, X, name, with_where=False):
         """Spectra of ``X`` after checking them against the training data.
 
         With ``with_where``, also the function naming the pixel of a row.
         """
         check_is_fitted(self, "model_")
-        X, energy, where = _spectra(X, name)
+        X, energy, where = as_spectra(X, name)
         if X.shape[1] != self.n_features_in_:
             raise ValueError(
                 f"the data have {X.shape[1]} energy channels, but the VAE was "
@@ -332,7 +251,7 @@ class VAE(ModelFileMixin, NeuralEstimatorMixin, TransformerMixin, BaseEstimator)
             )
         check_energy_axis(energy, self.energy_axis_)
         if not is_dask_array(X):
-            self._check_values(X, where)
+            check_finite(X, where)
         return (X, where) if with_where else X
 
     # -- applying --------------------------------------------------------------
@@ -340,7 +259,7 @@ class VAE(ModelFileMixin, NeuralEstimatorMixin, TransformerMixin, BaseEstimator)
         """Posterior means and sds of the rows of a :class:`RowStream`."""
 
         def fn(t):
-            mu, logvar = self.model_.encode(self._encoder_input(t)[0])
+            mu, logvar = self.model_.encode(self.model_.encoder_input(t)[0])
             return torch.cat([mu, torch.exp(0.5 * logvar)], dim=1)
 
         self.model_.eval()
@@ -395,7 +314,7 @@ class VAE(ModelFileMixin, NeuralEstimatorMixin, TransformerMixin, BaseEstimator)
     def _encode_decode(self, t):
         """Posterior ``(mu, logvar)`` of scaled spectra ``t`` and their
         reconstruction from ``mu`` in data units."""
-        x_in, norm = self._encoder_input(t)
+        x_in, norm = self.model_.encoder_input(t)
         mu, logvar = self.model_.encode(x_in)
         return mu, logvar, self.model_.decode(mu) * norm * self.scale_
 
@@ -507,25 +426,3 @@ class VAE(ModelFileMixin, NeuralEstimatorMixin, TransformerMixin, BaseEstimator)
             axis=1,
         )
         return (cols, out[:, n_cols:]) if with_reconstruction else cols
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = False
-        tags.non_deterministic = False
-        return tags
-
-
-def _spectra(X, name):
-    """``(spectra 2-D, energy axis dict or None, row -> location text)``."""
-    from hyperspy.signal import BaseSignal
-
-    if isinstance(X, BaseSignal):
-        from ..spectrum_image import as_spectrum_image
-
-        si = as_spectrum_image(X, name)
-        cols = si.cube.shape[1]
-        flat = si.cube.reshape(-1, si.n_channels)
-        if X.axes_manager.navigation_dimension == 1:
-            return flat, si.energy, lambda r: f"pixel (x={r})"
-        return flat, si.energy, lambda r: f"pixel (x={r % cols}, y={r // cols})"
-    return as_2d_array(X, name), None, None

@@ -1,7 +1,9 @@
 """Everything that touches HyperSpy: algorithm names in ``decomposition`` and
 the methods eels_ae adds to 1-D signals (``s.denoise_ae``)."""
 
+from ..spectrum_image import register_signal_adapter
 from . import decomposition, signal_methods
+from .adapters import signal_to_spectrum_image
 from .apply import apply_model, install_save_hook, uninstall_save_hook
 from .decomposition import ALGORITHMS, make_estimator, register_algorithm
 from .rvae_method import rvae
@@ -28,6 +30,7 @@ __all__ = [
 
 def install():
     """Wrap HyperSpy's ``decomposition`` and add eels_ae's signal methods (once)."""
+    register_signal_adapter(signal_to_spectrum_image)
     decomposition.install()
     signal_methods.install_methods()
     install_save_hook()

@@ -20,7 +20,8 @@ import warnings
 import numpy as np
 
 from ..model_files import ModelFileError, load_model, model_to_bytes
-from ..spectrum_image import energy_axes_match, energy_axis_dict
+from ..spectrum_image import energy_axes_match
+from .adapters import energy_axis_dict
 
 __all__ = ["apply_model", "install_save_hook", "signal_energy_axis"]
 

@@ -24,7 +24,7 @@ import numpy as np
 
 from .. import registry
 from ..estimators import UnmixingEstimator
-from ..estimators.base import NonFiniteDataError
+from ..validation import NonFiniteDataError
 from .apply import signal_energy_axis
 from .compat import (
     navigation_shape_in_array,

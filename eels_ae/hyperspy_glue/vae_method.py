@@ -24,7 +24,7 @@ def vae(self, model=None, **params):
         fitted here first, with its own parameters.
     **params
         Parameters of a new :class:`eels_ae.VAE`: ``latent_dim``,
-        ``likelihood``, ``noise_var``, ``normalize``, ``beta``, ``hidden``,
+        ``likelihood``, ``noise_variance``, ``normalize``, ``beta``, ``hidden_layers``,
         ``max_epochs``, ``batch_size``, ``learning_rate``, ``device``,
         ``random_state``, ``show_progressbar``, ...
 

@@ -100,6 +100,12 @@ class DAEUNet(nn.Module):
         uniform = torch.full_like(h, 1.0 / self.n_components)
         return torch.where(total > 1e-12, h / total.clamp_min(1e-12), uniform)
 
+    def loss(self, x):
+        """Training loss of a batch of (scaled) spectra: the mean spectral angle
+        between them and their reconstructions."""
+        x_hat, _ = self(x)
+        return spectral_angle_loss(x, x_hat)
+
     def forward(self, x):
         a = self.abundances(x)
         if self.training and self.dropout > 0:

@@ -44,6 +44,13 @@ class ConvDenoisingAE(nn.Module):
         spectrum.
     latent_dim : int, default 5
     layers : sequence of (filters, kernel), default RapidEELS
+    objective : {"target", "masked"}, default "target"
+        What :meth:`loss` compares: the output with a target spectrum stacked
+        last in each sample (RapidEELS: a spatial average), or, with no
+        target, the pixel's own spectrum on randomly hidden channels
+        (Noise2Self, Batson & Royer 2019).
+    mask_fraction : float, default 0.2
+        Channels hidden per spectrum with ``objective="masked"``.
     dropout : float, default 0.2
         After each encoder layer but the last, as in RapidEELS
         (:class:`~eels_ae.models.layers.ByteDropout`: the same element-wise
@@ -69,6 +76,9 @@ class ConvDenoisingAE(nn.Module):
         latent_dim=5,
         layers=RAPIDEELS_LAYERS,
         dropout=0.2,
+        *,
+        objective="target",
+        mask_fraction=0.2,
     ):
         super().__init__()
         layers = [(int(f), int(k)) for f, k in layers]
@@ -78,7 +88,10 @@ class ConvDenoisingAE(nn.Module):
             latent_dim=int(latent_dim),
             layers=[list(p) for p in layers],
             dropout=float(dropout),
+            objective=str(objective),
+            mask_fraction=float(mask_fraction),
         )
+        self.objective, self.mask_fraction = str(objective), float(mask_fraction)
         self.n_channels = int(n_channels)
         self.lengths = conv_lengths(n_channels, len(layers))
         self.in_spectra = int(in_spectra)
@@ -158,3 +171,23 @@ class ConvDenoisingAE(nn.Module):
 
     def forward(self, x):
         return self.decode(self.encode(x))
+
+    def loss(self, x):
+        """Training loss of a batch of samples ``(batch, spectra, channels)``.
+
+        ``"target"``: mean squared error between the output for the input
+        spectra and the target stacked last. ``"masked"`` (Noise2Self): the
+        error on randomly hidden channels of the pixel's own spectrum, whose
+        hidden channels the network sees as the mean of their neighbours,
+        never as their own value.
+        """
+        if self.objective == "target":
+            return torch.mean((self(x[:, :-1]) - x[:, -1]) ** 2)
+        centre = x[:, 0]
+        mask = torch.rand(centre.shape, device=x.device) < self.mask_fraction
+        left = torch.cat([centre[:, 1:2], centre[:, :-1]], dim=1)
+        right = torch.cat([centre[:, 1:], centre[:, -2:-1]], dim=1)
+        x_in = x.clone()
+        x_in[:, 0] = torch.where(mask, 0.5 * (left + right), centre)
+        err = (self(x_in) - centre) ** 2
+        return (err * mask).sum() / mask.sum().clamp(min=1)

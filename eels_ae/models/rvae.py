@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -112,6 +113,9 @@ class RotationalVAE(nn.Module):
     translation_warmup : int, default 0
         Epochs trained with the shift held at zero before the shift is used
         (see Notes); the training engine calls :meth:`start_epoch`.
+    noise_variance : float or sequence of float, default 1.0
+        Noise variance of the patches' values (one per channel), the scale of
+        the Gaussian likelihood in :meth:`loss`.
 
     Notes
     -----
@@ -164,8 +168,11 @@ class RotationalVAE(nn.Module):
         translation_prior=0.5,
         equivariance=1.0,
         translation_warmup=0,
+        noise_variance=1.0,
     ):
         super().__init__()
+        noise = np.broadcast_to(np.asarray(noise_variance, float), (int(n_channels),))
+        noise = [float(v) for v in noise]
         self.config = dict(
             window=int(window),
             n_channels=int(n_channels),
@@ -178,6 +185,7 @@ class RotationalVAE(nn.Module):
             translation_prior=float(translation_prior),
             equivariance=float(equivariance),
             translation_warmup=int(translation_warmup),
+            noise_variance=noise,
         )
         self.window = int(window)
         self.n_channels = int(n_channels)
@@ -189,6 +197,12 @@ class RotationalVAE(nn.Module):
         self.translation_warmup = int(translation_warmup)
         self._epoch = 0
         self.register_buffer("grid", patch_grid(self.window), persistent=False)
+        # Per-channel noise variance of the (normalised) maps: the likelihood's.
+        self.register_buffer(
+            "noise_variance",
+            torch.as_tensor(noise, dtype=torch.float32),
+            persistent=False,
+        )
         n_in = self.window**2 * self.n_channels
         self.encoder = _mlp(n_in, hidden, encoder_layers)
         self.z_head = nn.Linear(hidden, 2 * self.latent_dim)
@@ -341,16 +355,19 @@ class RotationalVAE(nn.Module):
         q = self.encode(x)
         return self.decode(q["z_mu"], q.get("angle"), q.get("shift"))
 
-    def loss(self, x, noise_var):
+    def loss(self, x, noise_var=None):
         """Negative ELBO per patch, averaged over the batch.
 
         Parameters
         ----------
         x : torch.Tensor, shape (batch, window, window, n_channels)
-        noise_var : float or torch.Tensor
+        noise_var : float or torch.Tensor, optional
             Noise variance of the data, broadcastable to ``x`` (per channel:
-            shape ``(n_channels,)``).
+            shape ``(n_channels,)``); by default the network's own
+            ``noise_variance``.
         """
+        if noise_var is None:
+            noise_var = self.noise_variance
         n = len(x)
         delta = None
         if self.rotation and self.equivariance > 0:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .variational import reparameterize
+from .variational import gaussian_kl, gaussian_nll, poisson_nll, reparameterize
 
 __all__ = ["SpectrumVAE"]
 
@@ -40,6 +40,18 @@ class SpectrumVAE(nn.Module):
         ``True``: the decoder's last layer gives the log of the mean (a
         Poisson rate), so decoded spectra are positive; ``False``: the mean
         itself (Gaussian likelihood).
+    normalize : {"global", "spectrum"}, default "global"
+        What the encoder sees (:meth:`encoder_input`): the spectra as given,
+        or each divided by its own mean (shapes only; the decoded shape is
+        scaled back by that mean).
+    beta : float, default 1.0
+        Weight of the KL term in :meth:`loss`.
+    noise_variance : float or None, default None
+        Gaussian noise variance per channel of the spectra the network sees
+        (the data divided by ``scale``); required for the Gaussian
+        likelihood (``log_output=False``).
+    scale : float, default 1.0
+        The factor the data were divided by: Poisson rates are in counts.
 
     Notes
     -----
@@ -49,7 +61,16 @@ class SpectrumVAE(nn.Module):
     """
 
     def __init__(
-        self, n_channels, latent_dim=2, hidden=DEFAULT_HIDDEN, log_output=False
+        self,
+        n_channels,
+        latent_dim=2,
+        hidden=DEFAULT_HIDDEN,
+        log_output=False,
+        *,
+        normalize="global",
+        beta=1.0,
+        noise_variance=None,
+        scale=1.0,
     ):
         super().__init__()
         hidden = tuple(int(h) for h in hidden)
@@ -58,7 +79,14 @@ class SpectrumVAE(nn.Module):
             latent_dim=int(latent_dim),
             hidden=list(hidden),
             log_output=bool(log_output),
+            normalize=str(normalize),
+            beta=float(beta),
+            noise_variance=None if noise_variance is None else float(noise_variance),
+            scale=float(scale),
         )
+        self.normalize, self.beta = str(normalize), float(beta)
+        self.noise_variance = self.config["noise_variance"]
+        self.scale = float(scale)
         self.n_channels, self.latent_dim = int(n_channels), int(latent_dim)
         self.log_output = bool(log_output)
         self.encoder = _mlp((self.n_channels,) + hidden)
@@ -93,6 +121,26 @@ class SpectrumVAE(nn.Module):
         """Mean spectrum of latent codes ``z`` (``(batch, latent_dim)``)."""
         out = self.decode_raw(z)
         return torch.exp(out) if self.log_output else out
+
+    def encoder_input(self, x):
+        """What the encoder sees, and the factor its decoded output is scaled by."""
+        if self.normalize == "global":
+            return x, torch.ones(len(x), 1, dtype=x.dtype, device=x.device)
+        norm = x.mean(dim=1, keepdim=True).clamp(min=1e-6)
+        return x / norm, norm
+
+    def loss(self, x):
+        """Negative ELBO per spectrum of scaled spectra ``x``: likelihood in
+        data units + ``beta`` * KL, averaged over the batch."""
+        x_in, norm = self.encoder_input(x)
+        out, mu, logvar = self(x_in)
+        if self.log_output:
+            # Rate in counts; log-space keeps it positive and exp() stable.
+            rate = torch.exp(out + torch.log(norm * self.scale))
+            nll = poisson_nll(rate, (x * self.scale).clamp(min=0))
+        else:
+            nll = gaussian_nll(out * norm, x, self.noise_variance)
+        return torch.mean(nll + self.beta * gaussian_kl(mu, logvar))
 
     def forward(self, x, sample=True):
         """``(raw_output, mu, logvar)``; ``sample`` draws ``z`` (training)."""

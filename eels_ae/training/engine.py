@@ -59,7 +59,6 @@ class TrainingResult:
 def train(
     model,
     stream,
-    loss_fn,
     *,
     max_epochs,
     batch_size,
@@ -78,7 +77,7 @@ def train(
     Parameters
     ----------
     model : torch.nn.Module
-        If it has a ``project_()`` method, it is called after every optimiser
+        It owns its loss: ``model.loss(batch) -> scalar tensor``. If it has a ``project_()`` method, it is called after every optimiser
         step (projected gradient: e.g. non-negative decoder weights). If it has
         ``parameter_groups(learning_rate)``, that gives the optimiser's
         parameter groups (per-group learning rates); frozen parameters
@@ -88,8 +87,6 @@ def train(
         neither kept as the best nor counted for early stopping.
     stream : eels_ae.streaming.RowStream
         Source of the mini-batches (numpy arrays of float32).
-    loss_fn : callable
-        ``loss_fn(model, batch) -> scalar tensor``.
     max_epochs, batch_size : int
     learning_rate : float
     device : torch.device
@@ -139,7 +136,7 @@ def train(
             total, count = 0.0, 0
             for batch in stream.batches(batch_size, rng):
                 x = torch.from_numpy(batch).to(device, non_blocking=True)
-                loss = loss_fn(model, x)
+                loss = model.loss(x)
                 if not torch.isfinite(loss):
                     raise FloatingPointError(
                         f"the training loss became {loss.item()} at epoch {epoch}: "
@@ -212,15 +209,64 @@ def _make_optimizer(name, params, lr):
     raise ValueError(f"optimizer={name!r} is not known: use 'adam' or 'rmsprop'.")
 
 
-def predict_in_batches(fn, stream, device, batch_rows=65536):
-    """Run ``fn(tensor) -> tensor`` over all rows of ``stream`` (scaled), in order.
+def predict_in_batches(fn, source, device, batch_rows=65536):
+    """Run ``fn`` over the rows of ``source`` in batches, without gradients.
 
-    Returns a numpy array; gradients are off and the model is not trained.
+    The one batched inference of eels_ae: every estimator encodes, decodes
+    and reconstructs through it.
+
+    Parameters
+    ----------
+    fn : callable
+        Takes one tensor per input array (a batch of rows, on ``device``) and
+        returns a tensor, or a tuple or dict of tensors.
+    source : eels_ae.streaming.RowStream, array, or tuple of arrays
+        A stream is read block by block, each block divided by its
+        ``scale``; arrays (numpy, same length) are cut along their first
+        axis as they are.
+    device : torch.device
+    batch_rows : int
+        Rows per call of ``fn``.
+
+    Returns
+    -------
+    numpy.ndarray, or a tuple or dict of them (as ``fn`` returns)
+        The outputs of all rows, in order.
     """
+    if hasattr(source, "blocks"):
+        blocks = ((block, source.scale) for _, block in source.blocks())
+    else:
+        blocks = [(source, None)]
     outputs = []
     with torch.no_grad():
-        for _, block in stream.blocks():
-            for lo in range(0, len(block), batch_rows):
-                x = torch.from_numpy(block[lo : lo + batch_rows]).to(device)
-                outputs.append(fn(x / stream.scale).cpu().numpy())
+        for block, scale in blocks:
+            arrays = block if isinstance(block, tuple) else (block,)
+            for lo in range(0, len(arrays[0]), batch_rows):
+                xs = [
+                    torch.from_numpy(np.ascontiguousarray(a[lo : lo + batch_rows]))
+                    .to(device)
+                    for a in arrays
+                ]
+                if scale is not None:
+                    xs = [x / scale for x in xs]
+                outputs.append(_to_numpy(fn(*xs)))
+    return _concatenate(outputs)
+
+
+def _to_numpy(out):
+    if isinstance(out, dict):
+        return {k: v.cpu().numpy() for k, v in out.items()}
+    if isinstance(out, tuple):
+        return tuple(v.cpu().numpy() for v in out)
+    return out.cpu().numpy()
+
+
+def _concatenate(outputs):
+    if not outputs:
+        return np.zeros((0,), np.float32)
+    first = outputs[0]
+    if isinstance(first, dict):
+        return {k: np.concatenate([o[k] for o in outputs]) for k in first}
+    if isinstance(first, tuple):
+        return tuple(np.concatenate(parts) for parts in zip(*outputs, strict=True))
     return np.concatenate(outputs, axis=0)

@@ -1,0 +1,330 @@
+"""Every input check of eels_ae, worded once.
+
+All entry points (estimators, the HyperSpy methods, model files) raise the
+errors of this module, so a given mistake reads the same wherever it is made:
+
+- :class:`NonFiniteDataError` names the pixels that hold NaN or inf, with one
+  pixel namer (:func:`pixel_namer`);
+- :func:`check_parameters` checks an estimator's parameters against its
+  declared constraints (:class:`Interval`, :class:`Options`,
+  :class:`IntSequence`, ...), with one wording: ``"<Class>: <name> must be
+  <what>, got <value>."``;
+- :func:`as_2d_array` and :func:`summarize_spectra` check arrays of spectra
+  (numpy or dask, scanned block by block).
+"""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass
+
+import numpy as np
+
+from .streaming import DEFAULT_BLOCK_BYTES, RowStream, is_dask_array
+
+__all__ = [
+    "Callables",
+    "Either",
+    "IntSequence",
+    "Interval",
+    "NonFiniteDataError",
+    "Options",
+    "SeedLike",
+    "SpectraSummary",
+    "as_2d_array",
+    "check_numeric",
+    "check_parameters",
+    "pixel_namer",
+    "summarize_spectra",
+]
+
+
+# -- where a value is ---------------------------------------------------------
+def pixel_namer(navigation_shape=None):
+    """A function naming row ``r`` of unfolded data as a pixel.
+
+    Parameters
+    ----------
+    navigation_shape : tuple of int or None
+        Navigation shape in array order (``(rows, columns)`` for an image,
+        ``(columns,)`` for a line scan). ``None``: rows of a 2-D array.
+
+    Returns
+    -------
+    callable
+        ``where(r) -> str``: ``"pixel (x=3, y=2)"``, ``"pixel (x=3)"``,
+        ``"pixel at navigation indices (3, 2, 1)"`` or ``"row 17"``.
+    """
+    if navigation_shape is None:
+        return lambda r: f"row {r}"
+    shape = tuple(int(n) for n in navigation_shape)
+    if len(shape) == 2 and shape[0] == 1:
+        shape = shape[1:]  # a line scan held as one row of an image
+
+    def where(r):
+        idx = np.unravel_index(int(r), shape)[::-1]  # HyperSpy's (x, y, ...) order
+        if len(idx) <= 2:
+            names = ", ".join(f"{a}={i}" for a, i in zip("xy", idx, strict=False))
+            return f"pixel ({names})"
+        return f"pixel at navigation indices ({', '.join(str(i) for i in idx)})"
+
+    return where
+
+
+# -- values ---------------------------------------------------------------------
+class NonFiniteDataError(ValueError):
+    """The data hold NaN or inf; ``summary`` says how many and in which rows.
+
+    ``where(row)`` names a row in the message (a pixel, see
+    :func:`pixel_namer`); ``unit`` is what a row is called there.
+    """
+
+    def __init__(self, summary, where=None, unit="spectra"):
+        self.summary = summary
+        self.unit = unit
+        super().__init__(summary.nonfinite_message(where, unit))
+
+
+@dataclass
+class SpectraSummary:
+    """One pass over the data: what fitting needs to know before it starts."""
+
+    n_samples: int
+    n_features: int
+    max_abs: float
+    n_nonfinite: int
+    nonfinite_rows: np.ndarray
+    zero_rows: np.ndarray
+
+    def nonfinite_message(self, where=None, unit="spectra") -> str:
+        """Say how many non-finite values there are, and where."""
+        rows = np.flatnonzero(self.nonfinite_rows)
+        where = where or pixel_namer(None)
+        shown = ", ".join(where(int(r)) for r in rows[:5])
+        more = f" and {len(rows) - 5} more" if len(rows) > 5 else ""
+        return (
+            f"the data contain {self.n_nonfinite} non-finite value(s) (NaN or inf) "
+            f"in {len(rows)} {unit}: {shown}{more}. Replace or remove them first "
+            "(for example s.data = numpy.nan_to_num(s.data), or crop the "
+            "affected pixels)."
+        )
+
+
+def _block_summary(block):
+    """Largest |value|, non-finite count per row, all-zero rows: one block."""
+    finite = np.isfinite(block)
+    bad = block.shape[1] - finite.sum(axis=1)
+    if bad.any():
+        block = np.where(finite, block, 0)
+    max_abs = max(float(block.max()), -float(block.min())) if block.size else 0.0
+    return max_abs, bad, ~block.any(axis=1)
+
+
+def summarize_spectra(X, block_rows=None) -> SpectraSummary:
+    """Check the values of ``X`` (2-D) in one pass, block by block (dask-aware).
+
+    Both numpy and dask arrays are scanned in blocks (:class:`RowStream`), so
+    that temporary arrays stay small and a dask array is never held whole.
+    """
+    if is_dask_array(X):
+        stream = RowStream(X, block_rows=block_rows)
+        parts = [_block_summary(block) for _, block in stream.blocks()]
+    else:
+        step = block_rows or DEFAULT_BLOCK_BYTES // (4 * max(X.shape[1], 1))
+        step = max(1, step)
+        parts = [_block_summary(X[i : i + step]) for i in range(0, len(X), step)]
+    max_abs = max((p[0] for p in parts), default=0.0)
+    bad_rows = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0)
+    zero_rows = np.concatenate([p[2] for p in parts]) if parts else np.zeros(0, bool)
+    return SpectraSummary(
+        n_samples=int(X.shape[0]),
+        n_features=int(X.shape[1]),
+        max_abs=float(max_abs),
+        n_nonfinite=int(bad_rows.sum()),
+        nonfinite_rows=bad_rows > 0,
+        zero_rows=zero_rows.astype(bool) & ~(bad_rows > 0),
+    )
+
+
+def check_finite(X, where=None, unit="spectra", block_rows=None) -> SpectraSummary:
+    """:func:`summarize_spectra`, raising :class:`NonFiniteDataError` on NaN/inf."""
+    summary = summarize_spectra(X, block_rows)
+    if summary.n_nonfinite:
+        raise NonFiniteDataError(summary, where, unit)
+    return summary
+
+
+def check_numeric(X, name):
+    """``X`` as a numpy array of numbers (a dask array is returned as it is).
+
+    Raises a ``TypeError`` for strings, objects and the like, and a
+    ``ValueError`` for arrays whose dask chunks have unknown sizes.
+    """
+    if is_dask_array(X):
+        if any(np.isnan(c) for chunks in X.chunks for c in chunks):
+            raise ValueError(
+                f"{name}: the dask array has chunks of unknown size: call "
+                "X.compute_chunk_sizes() (or s.data = s.data.compute_chunk_sizes()) "
+                "first."
+            )
+        if X.dtype.kind not in "fiub":
+            raise TypeError(f"{name} needs numeric data, got dtype {X.dtype}.")
+        return X
+    X = np.asarray(X)
+    if X.dtype.kind not in "fiub":
+        raise TypeError(f"{name} needs numeric data, got dtype {X.dtype}.")
+    return X
+
+
+def as_2d_array(X, name):
+    """Accept numpy-like or dask 2-D spectra ``(n_samples, n_channels)``."""
+    X = check_numeric(X, name)
+    if X.ndim != 2:
+        raise ValueError(
+            f"{name} expects a 2-D array of spectra (n_samples, n_channels), got "
+            f"shape {X.shape}. Reshape it, e.g. X.reshape(-1, X.shape[-1])."
+        )
+    return X
+
+
+# -- parameters -------------------------------------------------------------------
+def _is_int(v):
+    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+
+
+def _is_real(v):
+    return isinstance(v, numbers.Real) and not isinstance(v, bool) and np.isfinite(v)
+
+
+@dataclass(frozen=True)
+class Interval:
+    """An integer or real number between ``low`` and ``high``.
+
+    ``closed`` says which ends belong to it: ``"both"``, ``"left"``,
+    ``"right"`` or ``"neither"``.
+    """
+
+    kind: str = "int"  # "int" or "real"
+    low: float | None = None
+    high: float | None = None
+    closed: str = "both"
+
+    def __call__(self, v) -> bool:
+        if not (_is_int(v) if self.kind == "int" else _is_real(v)):
+            return False
+        left = self.closed in ("both", "left")
+        right = self.closed in ("both", "right")
+        if self.low is not None and not (v >= self.low if left else v > self.low):
+            return False
+        return self.high is None or (v <= self.high if right else v < self.high)
+
+    def __str__(self) -> str:
+        what = "an integer" if self.kind == "int" else "a number"
+        if self.kind == "int" and self.low == 1 and self.high is None:
+            return "a positive integer"
+        lo, hi = self.low, self.high
+        if lo is not None and hi is not None:
+            a = "[" if self.closed in ("both", "left") else "("
+            b = "]" if self.closed in ("both", "right") else ")"
+            return f"{what} in {a}{lo:g}, {hi:g}{b}"
+        if lo is not None:
+            op = ">=" if self.closed in ("both", "left") else ">"
+            return f"{what} {op} {lo:g}"
+        if hi is not None:
+            op = "<=" if self.closed in ("both", "right") else "<"
+            return f"{what} {op} {hi:g}"
+        return what
+
+
+@dataclass(frozen=True)
+class Options:
+    """One of a few values."""
+
+    values: tuple
+
+    def __call__(self, v) -> bool:
+        return any(v is o or (type(v) is type(o) and v == o) for o in self.values)
+
+    def __str__(self) -> str:
+        shown = [repr(v) for v in self.values]
+        if len(shown) == 1:
+            return shown[0]
+        return "one of " + ", ".join(shown)
+
+
+@dataclass(frozen=True)
+class IntSequence:
+    """A sequence of integers, each satisfying ``item``."""
+
+    item: Interval = Interval("int", 1)
+    min_length: int = 1
+
+    def __call__(self, v) -> bool:
+        if isinstance(v, (str, bytes)):
+            return False
+        try:
+            items = tuple(v)
+        except TypeError:
+            return False
+        return len(items) >= self.min_length and all(self.item(i) for i in items)
+
+    def __str__(self) -> str:
+        return f"a sequence of integers, each {str(self.item).replace('an integer ', '')}"
+
+
+@dataclass(frozen=True)
+class Either:
+    """Any of several constraints."""
+
+    options: tuple
+
+    def __call__(self, v) -> bool:
+        return any(o(v) for o in self.options)
+
+    def __str__(self) -> str:
+        return " or ".join(str(o) for o in self.options)
+
+
+class SeedLike:
+    """``None``, an integer in ``[0, 2**32)`` or a numpy random state."""
+
+    def __call__(self, v) -> bool:
+        if v is None or isinstance(v, np.random.RandomState):
+            return True
+        return _is_int(v) and 0 <= v < 2**32
+
+    def __str__(self) -> str:
+        return "None, an integer in [0, 2**32) or a numpy.random.RandomState"
+
+
+class Callables:
+    """``None``, a callable or a sequence of callables."""
+
+    def __call__(self, v) -> bool:
+        if v is None or callable(v):
+            return True
+        try:
+            return all(callable(c) for c in v)
+        except TypeError:
+            return False
+
+    def __str__(self) -> str:
+        return "None, a callable or a sequence of callables taking an EpochEnd"
+
+
+def check_parameters(estimator, constraints):
+    """Check ``estimator``'s parameters against ``constraints`` (name -> check).
+
+    Raises
+    ------
+    ValueError
+        ``"<Class>: <name> must be <what>, got <value>."`` for the first
+        parameter that does not satisfy its constraint.
+    """
+    for name, constraint in constraints.items():
+        value = getattr(estimator, name)
+        if not constraint(value):
+            raise ValueError(
+                f"{type(estimator).__name__}: {name} must be {constraint}, got "
+                f"{value!r}."
+            )
