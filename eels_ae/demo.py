@@ -133,7 +133,7 @@ def _synthetic(out, lines, seed, dose):
     from .metrics import match_components, unmixing_scores
 
     lines += [
-        "## Synthetic benchmark (source-004 chequerboard, known truth)",
+        "## Synthetic benchmark (Brun et al. 2024 chequerboard, known truth)",
         "",
         f"64 x 64 pixels, 8 x 8 blocks, 9 x 9 averaging, Poisson noise at "
         f"{dose:g} counts per spectrum, seed {seed}. Full study over 5 seeds: "
@@ -182,7 +182,7 @@ def _synthetic(out, lines, seed, dose):
 
 
 def _denoising(out, lines, seed):
-    """Low-dose denoising (source-003 protocol) against PCA, on known truth."""
+    """Low-dose denoising (Pate et al. 2021 protocol) against PCA, on known truth."""
     import matplotlib.pyplot as plt
 
     from . import LatentClassifier
@@ -221,7 +221,7 @@ def _denoising(out, lines, seed):
         time.perf_counter() - t0,
     )
     lines += [
-        "## Low-dose denoising (source-003 protocol, known truth)",
+        "## Low-dose denoising (Pate et al. 2021 protocol, known truth)",
         "",
         f"Synthetic O K edge, {shape[0]} x {shape[1]} pixels, ~15 counts per "
         "channel at the edge, 1.5 eV drift across x, thickness 0.6-1.3 t/lambda "

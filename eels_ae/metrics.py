@@ -1,6 +1,6 @@
 """Unmixing quality metrics: spectral angle (SAD), NMSE, component matching.
 
-Definitions follow source 004:
+Definitions follow Brun et al. 2024:
 
 * ``SAD(a, a_hat) = arccos(a . a_hat / (|a| |a_hat|))`` per endmember; it is
   blind to the scale of each spectrum, which unmixing cannot recover anyway.
@@ -316,7 +316,7 @@ def unmixing_scores(true_endmembers, true_abundances, est_endmembers, est_abunda
 
 
 # --------------------------------------------------------------------------
-# Spectrum measurements for denoising (source 003): edge onset, pre-peak
+# Spectrum measurements for denoising (Pate et al. 2021): edge onset, pre-peak
 # height, mean squared error. Spectra are arrays ``(..., channels)`` or
 # HyperSpy signals (then the energy axis is taken from the signal).
 # --------------------------------------------------------------------------

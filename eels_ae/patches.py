@@ -1,7 +1,7 @@
 """Windows (patches) around every pixel of a stack of maps, built band by band.
 
-Source 000 cuts a ``window x window`` patch around every pixel of a stack of
-abundance maps, excluding the pixels closer than half a window to the border,
+Roccapriore et al. (2024) cuts a ``window x window`` patch around every pixel of a
+stack of abundance maps, excluding the pixels closer than half a window to the border,
 and stacks the channels. Materialised, the patches of a 512 x 512 map with a
 32-pixel window and 3 channels take 2.8 GB (3.2 GB with one at every pixel);
 :func:`patch_stream` builds them from one band of map rows at a time (a

@@ -12,7 +12,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["KINDS", "INPUTS", "Algorithm", "REGISTRY", "by_kind", "get", "register"]
+__all__ = [
+    "KINDS",
+    "INPUTS",
+    "Algorithm",
+    "REGISTRY",
+    "by_kind",
+    "for_estimator",
+    "get",
+    "register",
+]
 
 #: What an algorithm does: its result lands in ``learning_results``
 #: (unmixing), comes back as result signals (representation, denoising), or
@@ -41,9 +50,14 @@ class Algorithm:
     input : str
         One of :data:`INPUTS`.
     method : str or None
-        Name of the signal method that runs it (``s.<method>(...)``), if any.
+        Name of the signal method that runs it (``s.<method>(...)``), if any;
+        the HyperSpy layer generates the method and its docstring.
     summary : str
-        One line for listings (CLI, GUI, docs).
+        One line for listings (CLI, GUI, docs, the method's docstring).
+    result : str or None
+        How its output comes back as HyperSpy objects: a name the HyperSpy
+        layer knows (``"learning_results"`` for unmixing, ``"VAEResult"``,
+        ``"RVAEResult"``, ``"denoised"``, ``"class_map"``).
     """
 
     name: str
@@ -52,6 +66,7 @@ class Algorithm:
     input: str
     method: str | None = None
     summary: str = ""
+    result: str | None = None
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -80,6 +95,16 @@ def get(name: str) -> Algorithm:
         ) from None
 
 
+def for_estimator(estimator) -> Algorithm:
+    """The entry of an estimator (object or class); the most specific class wins."""
+    cls = estimator if isinstance(estimator, type) else type(estimator)
+    for klass in cls.__mro__:
+        for entry in REGISTRY.values():
+            if entry.estimator is klass:
+                return entry
+    raise TypeError(f"{cls.__name__} is not an eels_ae model.")
+
+
 def by_kind(kind: str) -> dict[str, Algorithm]:
     """Entries of one kind, by name."""
     return {n: a for n, a in REGISTRY.items() if a.kind == kind}
@@ -96,6 +121,7 @@ def _builtin():
             "spectra",
             None,
             "deep autoencoder unmixing (Palsson et al. 2018)",
+            "learning_results",
         ),
         Algorithm(
             "vca",
@@ -104,6 +130,7 @@ def _builtin():
             "spectra",
             None,
             "vertex component analysis + FCLS (Nascimento & Bioucas-Dias 2005)",
+            "learning_results",
         ),
         Algorithm(
             "vae",
@@ -111,7 +138,8 @@ def _builtin():
             "representation",
             "spectra",
             "vae",
-            "variational autoencoder over spectra (Roccapriore et al. 2021)",
+            "variational autoencoder over spectra (Roccapriore et al. 2024)",
+            "VAEResult",
         ),
         Algorithm(
             "rvae",
@@ -119,7 +147,9 @@ def _builtin():
             "representation",
             "maps",
             "rvae",
-            "multichannel rotationally invariant VAE on abundance-map windows",
+            "multichannel rotationally invariant VAE on windows of abundance maps "
+            "(Roccapriore et al. 2024)",
+            "RVAEResult",
         ),
         Algorithm(
             "denoise_ae",
@@ -127,7 +157,8 @@ def _builtin():
             "denoising",
             "image",
             "denoise_ae",
-            "RapidEELS convolutional denoising autoencoder",
+            "convolutional denoising autoencoder (RapidEELS, Pate et al. 2021)",
+            "denoised",
         ),
         Algorithm(
             "latent_classifier",
@@ -136,6 +167,7 @@ def _builtin():
             "latent",
             None,
             "classifier on a denoising autoencoder's latent space (RapidEELS)",
+            "class_map",
         ),
     ):
         register(entry)

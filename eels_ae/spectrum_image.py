@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .streaming import is_dask_array
-from .validation import as_2d_array, check_numeric, pixel_namer
+from .validation import as_2d_array, check_not_empty, check_numeric, pixel_namer
 
 __all__ = [
     "SpectrumImage",
@@ -124,7 +124,9 @@ def register_signal_adapter(adapter):
         _SIGNAL_ADAPTERS.append(adapter)
 
 
-def as_spectrum_image(X, name="this method", *, energy_axis=None, navigation_shape=None):
+def as_spectrum_image(
+    X, name="this method", *, energy_axis=None, navigation_shape=None
+):
     """Turn an array (or, through an adapter, a signal) into a :class:`SpectrumImage`.
 
     Parameters
@@ -162,8 +164,10 @@ def as_spectrum_image(X, name="this method", *, energy_axis=None, navigation_sha
     else:
         raise ValueError(
             f"{name} expects a spectrum image (rows, columns, channels) or spectra "
-            f"(pixels, channels), got an array of shape {X.shape}."
+            f"(pixels, channels), got an array of shape {X.shape}. Reshape your "
+            "data, e.g. X.reshape(1, -1) for a single spectrum."
         )
+    check_not_empty((cube.shape[0] * cube.shape[1], cube.shape[2]), name)
     return SpectrumImage(cube=cube, shape=shape, energy=energy_axis)
 
 

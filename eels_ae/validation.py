@@ -32,6 +32,9 @@ __all__ = [
     "SeedLike",
     "SpectraSummary",
     "as_2d_array",
+    "check_finite",
+    "check_n_features",
+    "check_not_empty",
     "check_numeric",
     "check_parameters",
     "pixel_namer",
@@ -157,9 +160,16 @@ def check_finite(X, where=None, unit="spectra", block_rows=None) -> SpectraSumma
 def check_numeric(X, name):
     """``X`` as a numpy array of numbers (a dask array is returned as it is).
 
-    Raises a ``TypeError`` for strings, objects and the like, and a
-    ``ValueError`` for arrays whose dask chunks have unknown sizes.
+    Arrays of Python objects holding numbers are converted. Raises a
+    ``TypeError`` for sparse matrices, strings and other non-numbers, and a
+    ``ValueError`` for complex data and dask arrays whose chunks have unknown
+    sizes.
     """
+    if hasattr(X, "toarray") and hasattr(X, "nnz"):
+        raise TypeError(
+            f"{name}: sparse input is not supported (spectra are dense): convert "
+            "it with X.toarray() first."
+        )
     if is_dask_array(X):
         if any(np.isnan(c) for chunks in X.chunks for c in chunks):
             raise ValueError(
@@ -167,13 +177,53 @@ def check_numeric(X, name):
                 "X.compute_chunk_sizes() (or s.data = s.data.compute_chunk_sizes()) "
                 "first."
             )
-        if X.dtype.kind not in "fiub":
-            raise TypeError(f"{name} needs numeric data, got dtype {X.dtype}.")
+        _check_dtype(X.dtype, name)
         return X
     X = np.asarray(X)
-    if X.dtype.kind not in "fiub":
-        raise TypeError(f"{name} needs numeric data, got dtype {X.dtype}.")
+    if X.dtype.kind == "O":
+        try:
+            X = X.astype(np.float64)
+        except (TypeError, ValueError) as err:
+            raise TypeError(f"{name} needs numeric data: {err}.") from None
+    _check_dtype(X.dtype, name)
     return X
+
+
+def _check_dtype(dtype, name):
+    if dtype.kind == "c":
+        raise ValueError(
+            f"{name}: Complex data not supported: give real intensities (for "
+            "example the modulus, numpy.abs(X))."
+        )
+    if dtype.kind not in "fiub":
+        raise TypeError(f"{name} needs numeric data, got dtype {dtype}.")
+
+
+def check_not_empty(shape, name):
+    """Refuse arrays with no sample or no channel (scikit-learn's wording)."""
+    for n, what in ((shape[0], "sample"), (shape[-1], "feature")):
+        if n == 0:
+            raise ValueError(
+                f"{name}: found array with 0 {what}(s) (shape={tuple(shape)}) "
+                "while a minimum of 1 is required."
+            )
+
+
+def check_n_features(estimator, n_features, unit="energy channels"):
+    """Refuse data with another number of channels than the training data.
+
+    One wording for every estimator: scikit-learn's ``"X has n features, but
+    <Class> is expecting m features as input"``, with what to do about it.
+    """
+    expected = int(estimator.n_features_in_)
+    if int(n_features) != expected:
+        raise ValueError(
+            f"X has {n_features} features, but {type(estimator).__name__} is "
+            f"expecting {expected} features as input: it was trained on "
+            f"{expected} {unit} and the data have {n_features}. Crop or rebin the "
+            "data to the training axis (or eels_ae.apply_model(s, model, "
+            "energy_axis='resample'))."
+        )
 
 
 def as_2d_array(X, name):
@@ -182,8 +232,10 @@ def as_2d_array(X, name):
     if X.ndim != 2:
         raise ValueError(
             f"{name} expects a 2-D array of spectra (n_samples, n_channels), got "
-            f"shape {X.shape}. Reshape it, e.g. X.reshape(-1, X.shape[-1])."
+            f"shape {X.shape}. Reshape your data, e.g. X.reshape(-1, X.shape[-1]) "
+            "for an image, or X.reshape(1, -1) for a single spectrum."
         )
+    check_not_empty(X.shape, name)
     return X
 
 
@@ -269,7 +321,9 @@ class IntSequence:
         return len(items) >= self.min_length and all(self.item(i) for i in items)
 
     def __str__(self) -> str:
-        return f"a sequence of integers, each {str(self.item).replace('an integer ', '')}"
+        return (
+            f"a sequence of integers, each {str(self.item).replace('an integer ', '')}"
+        )
 
 
 @dataclass(frozen=True)

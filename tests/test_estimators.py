@@ -152,23 +152,22 @@ def test_ctrl_c_keeps_best_weights(X_ml):
     from eels_ae.streaming import RowStream
     from eels_ae.training import train
 
-    net = DAEUNet(200, 3)
-    stream = RowStream(X_ml / X_ml.max())
     calls = {"n": 0}
     n_batches = int(np.ceil(X_ml.shape[0] / 64))
 
-    def loss_fn(model, x):
-        calls["n"] += 1
-        if calls["n"] > 2 * n_batches + 3:  # during the third epoch
-            raise KeyboardInterrupt
-        x_hat, _ = model(x)
-        return spectral_angle_loss(x, x_hat)
+    class Interrupted(DAEUNet):
+        def loss(self, x):
+            calls["n"] += 1
+            if calls["n"] > 2 * n_batches + 3:  # during the third epoch
+                raise KeyboardInterrupt
+            return super().loss(x)
 
+    net = Interrupted(200, 3)
+    stream = RowStream(X_ml / X_ml.max())
     with pytest.warns(UserWarning, match="interrupted after 2 epoch"):
         result = train(
             net,
             stream,
-            loss_fn,
             max_epochs=10,
             batch_size=64,
             learning_rate=1e-3,
@@ -190,18 +189,14 @@ def test_curriculum_hooks_warm_up_epochs_are_not_kept(X_ml):
             self.epochs_started = [*getattr(self, "epochs_started", []), epoch]
             self.warming_up = epoch < 3
 
+        def loss(self, x):
+            # A warm-up loss far below the rest: it must still not be kept.
+            return super().loss(x) * (1e-3 if self.warming_up else 1.0)
+
     net = Curriculum(200, 3)
-
-    def loss_fn(model, x):
-        x_hat, _ = model(x)
-        loss = spectral_angle_loss(x, x_hat)
-        # A warm-up loss far below the rest: it must still not be kept.
-        return loss * 1e-3 if model.warming_up else loss
-
     result = train(
         net,
         RowStream(X_ml / X_ml.max()),
-        loss_fn,
         max_epochs=9,
         batch_size=64,
         learning_rate=1e-3,
@@ -270,7 +265,7 @@ def test_zero_and_negative_spectra(X_ml):
         ({"n_components": 6}, np.ones((10, 5)), "larger than the number of chan"),
         ({"n_components": 3}, np.ones((2, 5)), "too few"),
         ({"n_components": 2}, np.ones((10, 5, 2)), "2-D array"),
-        ({"n_components": 2, "init": "nfindr"}, np.ones((10, 5)), "init="),
+        ({"n_components": 2, "init": "nfindr"}, np.ones((10, 5)), "init must be"),
         (
             {"n_components": 2, "learning_rate": 0},
             np.ones((10, 5)),

@@ -1,6 +1,6 @@
-"""Synthetic low-dose O K-edge spectrum images (protocol of source 003).
+"""Synthetic low-dose O K-edge spectrum images (protocol of Pate et al. 2021).
 
-Source 003 (RapidEELS) denoises O K-edge spectra of SrFeO3-d recorded at 400
+RapidEELS (Pate et al. 2021) denoises O K-edge spectra of SrFeO3-d recorded at 400
 frames per second: about 15 counts per channel at the edge, an oxidation-state
 change (Fe4+ -> Fe3+) that shows in the edge position and the O K pre-peak,
 a 1.5 eV energy drift across the scan, and a thickness of 0.6-1.3 inelastic
@@ -53,7 +53,7 @@ Model (energies ``E`` in eV; all parameters are in the module-level dicts
 * **Dose**: the clean spectra are scaled so that the mean clean count per
   channel over each pixel's edge region, ``[E_onset, E_onset + 20 eV]``
   (background included), averaged over all pixels, equals
-  ``counts_at_edge`` (~15 in source 003, a shot-noise SNR of ~3.8); the
+  ``counts_at_edge`` (~15 in Pate et al. 2021, a shot-noise SNR of ~3.8); the
   recorded spectra are Poisson draws from the clean ones.
 
 Each pixel's spectrum is a per-(row, state) fine-grid spectrum shifted by its
@@ -276,7 +276,7 @@ def lowdose_spectrum_image(
     state=0,
     random_state=None,
 ):
-    """Synthetic low-dose O K-edge spectrum image (source 003 protocol).
+    """Synthetic low-dose O K-edge spectrum image (Pate et al. 2021 protocol).
 
     See the module docstring for the physical model.
 

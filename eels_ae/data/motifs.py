@@ -1,7 +1,7 @@
 """Synthetic multichannel motif images: ground truth for the rotational VAE.
 
-Source 000 feeds a rotationally invariant VAE with windows of NMF abundance
-maps. To test such a model, :func:`motif_maps` builds abundance-like maps
+Roccapriore et al. (2024) feeds a rotationally invariant VAE with windows of NMF
+abundance maps. To test such a model, :func:`motif_maps` builds abundance-like maps
 (``rows, columns, 3``) holding copies of two kinds of motif, each at a known
 position, class and angle:
 

@@ -1,6 +1,6 @@
-"""Synthetic chequerboard EELS spectrum images (protocol of source 004).
+"""Synthetic chequerboard EELS spectrum images (protocol of Brun et al. 2024).
 
-Source 004 benchmarks unmixing methods on spectrum images built with the
+Brun et al. (2024) benchmarks unmixing methods on spectrum images built with the
 linear mixing model from two endmember sets (3 components x 200 channels with
 M and L edges; 4 components x 903 channels with K edges) and 64 x 64
 "chequerboard" abundance maps: 8 x 8-pixel blocks each assigned at random to
@@ -232,7 +232,7 @@ def _build_set(models, names, offset, scale, size, resolution_fwhm):
 def endmembers_ml(offset=200.0, scale=3.33, size=200, resolution_fwhm=1.5):
     """Three endmembers with M and L edges, modelled on Pt/Co/Ru multilayers.
 
-    Stands in for source 004's 3-component, 200-channel set (extracted from a
+    Stands in for Brun et al.'s (2024) 3-component, 200-channel set (extracted from a
     Pt/Co/Ru/Pt multilayer recorded at 3.33 eV per channel). The default axis
     covers 200-863 eV.
 
@@ -299,7 +299,7 @@ def endmembers_ml(offset=200.0, scale=3.33, size=200, resolution_fwhm=1.5):
 def endmembers_k(offset=250.0, scale=0.5, size=903, resolution_fwhm=1.0):
     """Four endmembers with K edges (C, N, O), 0.5 eV per channel.
 
-    Stands in for source 004's 4-component, 903-channel set. The default axis
+    Stands in for Brun et al.'s (2024) 4-component, 903-channel set. The default axis
     covers 250-701 eV.
 
     * ``"amorphous C"``: C K (284 eV) with pi* (285 eV) and broad sigma*
@@ -512,7 +512,7 @@ def _component_axis(n):
 def chequerboard_spectrum_image(
     endmember_set="ml", shape=(64, 64), block=8, k=9, dose=2000.0, random_state=None
 ):
-    """Synthetic chequerboard EELS spectrum image (source 004 protocol).
+    """Synthetic chequerboard EELS spectrum image (Brun et al. 2024 protocol).
 
     Parameters
     ----------

@@ -17,8 +17,10 @@ from ..validation import (
     SpectraSummary,
     as_2d_array,
     check_finite,
+    check_n_features,
     summarize_spectra,
 )
+from .declared import DeclaredParamsMixin
 
 __all__ = [
     "NonFiniteDataError",
@@ -28,7 +30,9 @@ __all__ = [
 ]
 
 
-class UnmixingEstimator(ModelFileMixin, TransformerMixin, BaseEstimator):
+class UnmixingEstimator(
+    DeclaredParamsMixin, ModelFileMixin, TransformerMixin, BaseEstimator
+):
     """Base class: linear unmixing ``X ~ A @ components_`` with abundances ``A``.
 
     Subclasses implement ``_fit(X, summary)`` and ``_abundances(stream)``.
@@ -59,6 +63,7 @@ class UnmixingEstimator(ModelFileMixin, TransformerMixin, BaseEstimator):
         -------
         self
         """
+        self._check_parameters()
         X, summary = self._check_fit_input(X)
         self._fit(X, summary)
         self.n_features_in_ = summary.n_features
@@ -73,12 +78,7 @@ class UnmixingEstimator(ModelFileMixin, TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "components_")
         X = as_2d_array(X, type(self).__name__)
-        if X.shape[1] != self.n_features_in_:
-            raise ValueError(
-                f"X has {X.shape[1]} channels, but {type(self).__name__} was "
-                f"fitted on {self.n_features_in_}: the energy axes must match "
-                "(crop or rebin the new data to the training axis)."
-            )
+        check_n_features(self, X.shape[1])
         summary = check_finite(X, block_rows=self._block_rows)
         # Neural estimators saw their training data divided by scale_.
         stream = RowStream(
@@ -125,7 +125,8 @@ class UnmixingEstimator(ModelFileMixin, TransformerMixin, BaseEstimator):
             )
         if n_samples < max(R, 2):
             raise ValueError(
-                f"{name}: {n_samples} spectra are too few to unmix {R} components; "
+                f"{name}: {n_samples} spectra (n_samples={n_samples}) are too few "
+                f"to unmix {R} components; "
                 f"at least {max(R, 2)} are needed."
             )
         summary = check_finite(X, block_rows=self._block_rows)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
@@ -14,16 +12,20 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..model_files import ModelFileMixin
 from ..spectrum_image import as_spectrum_image
+from ..validation import Interval, SeedLike
+from .declared import DeclaredParamsMixin
 
 __all__ = ["LatentClassifier"]
 
 
-class LatentClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
+class LatentClassifier(
+    DeclaredParamsMixin, ModelFileMixin, ClassifierMixin, BaseEstimator
+):
     __doc__ = """A classifier on the frozen latent space of a :class:`DenoisingAE`.
 
-    As in RapidEELS (source 003): the trained encoder turns each spectrum into
-    ``latent_dim`` numbers, and a softmax layer on them learns the classes,
-    e.g. oxidation states, from labelled spectrum images. The autoencoder is
+    As in RapidEELS (Pate et al. 2021) [Pate2021]_: the trained encoder turns
+    each spectrum into ``latent_dim`` numbers, and a softmax layer on them learns the
+    classes, e.g. oxidation states, from labelled spectrum images. The autoencoder is
     not changed. A softmax layer on fixed features is a multinomial logistic
     regression, so scikit-learn fits it (on standardised codes): no learning
     rate or epochs to tune.
@@ -48,30 +50,19 @@ class LatentClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
         Standardisation and the classifier, fitted on the latent codes.
     """
 
-    #: Old parameter names (model files written before the renaming).
+    _model_params = {
+        "denoiser": None,
+        "hidden_units": 0,
+        "C": 1.0,
+        "random_state": None,
+    }
+    _positional = ("denoiser",)
     _renamed = {"hidden": "hidden_units"}
-
-    def __init__(
-        self, denoiser=None, *, hidden_units=0, C=1.0, random_state=None, **renamed
-    ):
-        if "hidden" in renamed:
-            warnings.warn(
-                "LatentClassifier: the parameter 'hidden' is now called "
-                "'hidden_units'; the old name will stop working in a later release.",
-                FutureWarning,
-                stacklevel=2,
-            )
-            hidden_units = renamed.pop("hidden")
-        if renamed:
-            raise TypeError(
-                f"LatentClassifier got unexpected keyword argument(s) "
-                f"{', '.join(sorted(renamed))}; its parameters: denoiser, "
-                "hidden_units, C, random_state."
-            )
-        self.denoiser = denoiser
-        self.hidden_units = hidden_units
-        self.C = C
-        self.random_state = random_state
+    _constraints = {
+        "hidden_units": Interval("int", 0),
+        "C": Interval("real", 0, closed="neither"),
+        "random_state": SeedLike(),
+    }
 
     # -- helpers -------------------------------------------------------------
     def _codes(self, X):
@@ -128,6 +119,7 @@ class LatentClassifier(ModelFileMixin, ClassifierMixin, BaseEstimator):
         -------
         self
         """
+        self._check_parameters()
         signals = self._as_list(signals)
         codes, sizes, shapes = [], [], []
         for s in signals:

@@ -9,7 +9,7 @@ from ..endmembers import fcls, signal_subspace_endmembers
 from ..models import DAEUNet
 from ..streaming import RowStream
 from ..training import predict_in_batches
-from ..validation import IntSequence, Interval, Options
+from ..validation import Interval, IntSequence, Options
 from .base import UnmixingEstimator
 from .neural import TRAINING_PARAMS_DOC, NeuralEstimator, TrainingData
 
@@ -18,6 +18,10 @@ __all__ = ["DAEU"]
 
 class DAEU(NeuralEstimator, UnmixingEstimator):
     __doc__ = """Deep autoencoder unmixing (DAEU, Palsson et al. 2018).
+
+    Palsson, Sigurdsson, Sveinsson and Ulfarsson, "Hyperspectral unmixing
+    using a neural network autoencoder" (2018) [Palsson2018]_, as compared
+    on EELS by Brun et al. (2024) [Brun2024]_.
 
     The encoder (Dense 9R-6R-3R-R, batch norm, learned soft threshold,
     abundance sum-to-one, Gaussian dropout) maps each spectrum to its
@@ -161,7 +165,9 @@ class DAEU(NeuralEstimator, UnmixingEstimator):
         # Encoder alone first: the decoder keeps the VCA start.
         module.decoder.weight.requires_grad_(False)
         try:
-            return run(desc=desc + " (encoder)", max_epochs=self.warmup_epochs, tol=None)
+            return run(
+                desc=desc + " (encoder)", max_epochs=self.warmup_epochs, tol=None
+            )
         finally:
             module.decoder.weight.requires_grad_(True)
 

@@ -1,4 +1,5 @@
-"""Denoising autoencoder for low-dose EELS spectrum images (RapidEELS, source 003)."""
+"""Denoising autoencoder for low-dose EELS spectrum images (RapidEELS, Pate et al.
+2021)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from ..spatial import neighbourhood_stack, window_mean
 from ..spectrum_image import as_spectrum_image, check_energy_axis
 from ..streaming import BandStream
 from ..training import predict_in_batches, progress_bar
-from ..validation import Interval, Options, check_finite
+from ..validation import Interval, Options, check_finite, check_n_features
 from .neural import TRAINING_PARAMS_DOC, NeuralEstimator, TrainingData
 
 __all__ = ["DenoisingAE"]
@@ -24,6 +25,11 @@ _NORMALIZE = ("global", "spectrum")
 
 class DenoisingAE(NeuralEstimator):
     __doc__ = """RapidEELS 1-D convolutional denoising autoencoder, for any energy axis.
+
+    After Pate, Hart and Taheri, "RapidEELS: machine learning for denoising
+    and classification in rapid acquisition electron energy loss
+    spectroscopy" (2021) [Pate2021]_; ``target="self"`` is Noise2Self
+    (Batson & Royer 2019) [Batson2019]_.
 
     Five stride-2 Conv1D layers (8/16/16/32/64 filters, kernels 7/7/5/5/3,
     dropout 0.2) encode each spectrum into ``latent_dim`` numbers; a mirrored
@@ -219,7 +225,8 @@ class DenoisingAE(NeuralEstimator):
             )
         if si.n_channels < 8:
             raise ValueError(
-                f"{name} needs at least 8 energy channels, got {si.n_channels}."
+                f"{name} needs at least 8 energy channels (five stride-2 convolutions), "
+                f"got n_features={si.n_channels}."
             )
         if not self._self:
             w = self.average_window
@@ -321,12 +328,7 @@ class DenoisingAE(NeuralEstimator):
     # -- applying ----------------------------------------------------------
     def _check_input_axes(self, si):
         check_is_fitted(self, "model_")
-        if si.n_channels != self.n_features_in_:
-            raise ValueError(
-                f"the data have {si.n_channels} energy channels, but the model was "
-                f"trained on {self.n_features_in_}: crop or rebin them to the "
-                "training energy axis."
-            )
+        check_n_features(self, si.n_channels)
         check_energy_axis(si.energy, self.energy_axis_)
 
     def _predict(self, ctx, fn):
@@ -407,6 +409,7 @@ class DenoisingAE(NeuralEstimator):
         """Latent codes of every pixel, ``(n_pixels, latent_dim)`` (C order)."""
         si = as_spectrum_image(X, "transform")
         self._check_input_axes(si)
+        check_finite(si.spectra(), si.where)
         self.model_.eval()
         h = int(self.neighbourhood) // 2
         stream = BandStream(si.cube, lambda band, top, rows, rng: (band, rows), halo=h)

@@ -20,13 +20,13 @@
 A subclass declares its parameters once (``_model_params``: name ->
 default; the training parameters and their docstring are shared) and their
 constraints (``_constraints``); its keyword-only ``__init__`` is generated
-from them, as scikit-learn expects (it only stores the parameters).
+from them (:class:`~eels_ae.estimators.declared.DeclaredParamsMixin`), as
+scikit-learn expects (it only stores the parameters).
 """
 
 from __future__ import annotations
 
 import functools
-import inspect
 import warnings
 from dataclasses import dataclass, field
 
@@ -34,14 +34,8 @@ from sklearn.base import BaseEstimator, TransformerMixin
 
 from ..model_files import ModelFileMixin
 from ..training import resolve_device, seed_sequence, torch_seeded, train
-from ..validation import (
-    Callables,
-    Either,
-    Interval,
-    Options,
-    SeedLike,
-    check_parameters,
-)
+from ..validation import Callables, Either, Interval, Options, SeedLike
+from .declared import DeclaredParamsMixin
 
 __all__ = [
     "NeuralEstimator",
@@ -128,58 +122,9 @@ class TrainingData:
     extra: dict = field(default_factory=dict)
 
 
-def _generated_init(cls):
-    """A keyword-only ``__init__`` storing the declared parameters (and only them)."""
-    params = {**cls._model_params}
-    for name, default in TRAINING_PARAMS.items():
-        params[name] = cls._training_defaults.get(name, default)
-    kinds = inspect.Parameter
-    signature = inspect.Signature(
-        [kinds("self", kinds.POSITIONAL_OR_KEYWORD)]
-        + [
-            kinds(
-                name,
-                kinds.POSITIONAL_OR_KEYWORD
-                if name in cls._positional
-                else kinds.KEYWORD_ONLY,
-                default=default,
-            )
-            for name, default in params.items()
-        ]
-    )
-
-    def __init__(self, *args, **kwargs):
-        for old, new in cls._renamed.items():
-            if old in kwargs:
-                warnings.warn(
-                    f"{cls.__name__}: the parameter {old!r} is now called {new!r}; "
-                    f"the old name will stop working in a later release.",
-                    FutureWarning,
-                    stacklevel=2,
-                )
-                if new in kwargs:
-                    raise TypeError(f"{cls.__name__}: give {new!r}, not both names.")
-                kwargs[new] = kwargs.pop(old)
-        try:
-            bound = signature.bind(self, *args, **kwargs)
-        except TypeError as err:
-            raise TypeError(
-                f"{cls.__name__}: {err}. Its parameters are keyword-only "
-                f"(except {', '.join(cls._positional) or 'none'}): "
-                f"{', '.join(params)}."
-            ) from None
-        bound.apply_defaults()
-        for name in params:
-            setattr(self, name, bound.arguments[name])
-
-    __init__.__signature__ = signature
-    __init__.__qualname__ = f"{cls.__name__}.__init__"
-    __init__.__module__ = cls.__module__
-    __init__.__doc__ = f"See :class:`{cls.__name__}` for the parameters."
-    return __init__
-
-
-class NeuralEstimator(ModelFileMixin, TransformerMixin, BaseEstimator):
+class NeuralEstimator(
+    DeclaredParamsMixin, ModelFileMixin, TransformerMixin, BaseEstimator
+):
     """Base class of the neural estimators: the fixed ``fit`` sequence.
 
     Subclasses set ``_model_params``, ``_constraints``, ``_training_defaults``
@@ -188,26 +133,23 @@ class NeuralEstimator(ModelFileMixin, TransformerMixin, BaseEstimator):
     training stops cleanly and keeps the best weights so far.
     """
 
-    #: Model parameters (name -> default), in constructor order.
-    _model_params: dict = {}
     #: Training defaults that differ from :data:`TRAINING_PARAMS`.
     _training_defaults: dict = {}
-    #: Parameters that may also be given by position (scikit-learn allows
-    #: the first, e.g. ``DAEU(3)`` as ``PCA(3)``).
-    _positional: tuple = ()
-    #: Old parameter names still accepted (with a FutureWarning): old -> new.
-    _renamed: dict = {}
-    #: Constraints of the model parameters (name -> check).
-    _constraints: dict = {}
     #: Label of the progress bar and of the epoch records' ``phase``.
     _progress_label = "Training"
     #: What a training sample is called in messages.
     _sample_unit = "spectra"
 
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        if "_model_params" in cls.__dict__ or "_training_defaults" in cls.__dict__:
-            cls.__init__ = _generated_init(cls)
+    @classmethod
+    def _all_params(cls) -> dict:
+        params = dict(cls._model_params)
+        for name, default in TRAINING_PARAMS.items():
+            params[name] = cls._training_defaults.get(name, default)
+        return params
+
+    @classmethod
+    def _all_constraints(cls) -> dict:
+        return {**TRAINING_CONSTRAINTS, **cls._constraints}
 
     # -- the fixed sequence ------------------------------------------------
     def fit(self, X, y=None, **axes):
@@ -286,9 +228,6 @@ class NeuralEstimator(ModelFileMixin, TransformerMixin, BaseEstimator):
         """Fitted attributes extracted after training (``model_`` is set)."""
 
     # -- shared pieces ---------------------------------------------------------
-    def _check_parameters(self):
-        check_parameters(self, {**TRAINING_CONSTRAINTS, **self._constraints})
-
     def _training_setup(self, n_samples):
         """Batch size (clipped to the samples) and the training device."""
         batch_size = int(self.batch_size)
@@ -305,12 +244,21 @@ class NeuralEstimator(ModelFileMixin, TransformerMixin, BaseEstimator):
             raise ValueError(
                 f"{type(self).__name__}: batch_size must be at least 2 (batch "
                 f"normalisation), but there are only {n_samples} {self._sample_unit} "
-                "to train on."
+                f"to train on (n_samples={n_samples})."
             )
         return batch_size, resolve_device(self.device)
 
     def _run_training(
-        self, model, stream, *, batch_size, device, rng, desc, max_epochs=None, tol="default"
+        self,
+        model,
+        stream,
+        *,
+        batch_size,
+        device,
+        rng,
+        desc,
+        max_epochs=None,
+        tol="default",
     ):
         return train(
             model,

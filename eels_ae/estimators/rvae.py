@@ -1,4 +1,5 @@
-"""Multichannel rotationally invariant VAE on windows of maps (source 000)."""
+"""Multichannel rotationally invariant VAE on windows of maps (Roccapriore et al.
+2024)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,16 @@ from ..models.variational import estimate_noise_variance
 from ..patches import interior_shape, patch_stream
 from ..streaming import is_dask_array
 from ..training import predict_in_batches, progress_bar
-from ..validation import Either, Interval, Options, check_finite, pixel_namer
+from ..validation import (
+    Either,
+    Interval,
+    Options,
+    check_finite,
+    check_n_features,
+    check_not_empty,
+    check_numeric,
+    pixel_namer,
+)
 from .neural import TRAINING_PARAMS_DOC, NeuralEstimator, TrainingData
 
 __all__ = ["RVAE", "RVAECodes"]
@@ -60,9 +70,11 @@ class RVAECodes:
 class RVAE(NeuralEstimator):
     __doc__ = """Multichannel rotationally invariant VAE on windows of maps.
 
-    Source 000's multichannel rVAE: a ``window x window`` patch around every
-    pixel of a stack of maps (NMF abundance maps, say) is encoded into an
-    angle, a shift and ``latent_dim`` content latents; a coordinate decoder
+    The multichannel rVAE of Roccapriore et al., "Discovering invariant
+    spatial features in electron energy loss spectroscopy images on the
+    mesoscopic and atomic levels" (2024) [Roccapriore2024]_: a ``window x window``
+    patch around every pixel of a stack of maps (NMF abundance maps, say) is encoded
+    into an angle, a shift and ``latent_dim`` content latents; a coordinate decoder
     rebuilds the patch on a grid rotated by the angle and shifted by the
     shift (:class:`eels_ae.models.RotationalVAE`). The content latents then
     describe *what* is in a window, not how it is turned or where it sits.
@@ -70,8 +82,8 @@ class RVAE(NeuralEstimator):
     Parameters
     ----------
     window : int, default 10
-        Patch width in pixels (source 000 studied 6, 10, 16 and 30: match it
-        to the size of the features). Even windows are allowed: the patch of
+        Patch width in pixels (Roccapriore et al. 2024 studied 6, 10, 16 and 30: match
+        it to the size of the features). Even windows are allowed: the patch of
         a pixel then has it as the lower-right pixel of its central 2 x 2.
         Pixels closer than half a window to the border have no patch and no
         code.
@@ -84,12 +96,12 @@ class RVAE(NeuralEstimator):
         Encode and undo shifts (two latents).
     normalize : "channel", "joint" or sequence, default "channel"
         How the maps are scaled before the patches are cut. ``"channel"``:
-        each channel to [0, 1] (source 000's default); ``"joint"``: all
+        each channel to [0, 1] (Roccapriore et al.'s (2024) default); ``"joint"``: all
         channels by one minimum and maximum (keeps their relative weights);
         a sequence with one ``(low, high)`` pair (or one ``high``, meaning
         ``(0, high)``) per channel: each channel to its own range, e.g.
-        ``[1, 2, 1]`` doubles the weight of the second channel (source 000's
-        [0, 2] experiment). The ranges are those of the training maps; later
+        ``[1, 2, 1]`` doubles the weight of the second channel (Roccapriore et al.'s
+        (2024) [0, 2] experiment). The ranges are those of the training maps; later
         maps are scaled the same way.
     noise_variance : "auto", float or sequence, default "auto"
         Noise variance of the normalised maps in the Gaussian likelihood,
@@ -148,8 +160,8 @@ class RVAE(NeuralEstimator):
 
     Notes
     -----
-    The likelihood is Gaussian with the data's own noise variance. Source
-    000's public code (atomai) uses a mean-squared error, i.e. unit noise on
+    The likelihood is Gaussian with the data's own noise variance. The public
+    code of Roccapriore et al. (atomai) uses a mean-squared error, i.e. unit noise on
     data scaled to [0, 1]: the reconstruction term is then hundreds of times
     too weak against the KL term, and every content latent collapses onto
     the prior. The angle has a uniform prior over the full circle (no
@@ -244,10 +256,7 @@ class RVAE(NeuralEstimator):
 
     # -- checks --------------------------------------------------------------
     def _check_maps(self, X, name):
-        if not is_dask_array(X):
-            X = np.asarray(X)
-            if X.dtype.kind not in "fiub":
-                raise TypeError(f"{name} needs numeric maps, got dtype {X.dtype}.")
+        X = check_numeric(X, f"RVAE.{name}")
         if X.ndim == 2:
             X = X[..., None]
         if X.ndim != 3:
@@ -256,6 +265,7 @@ class RVAE(NeuralEstimator):
                 f"columns), got shape {X.shape}. For a HyperSpy signal use "
                 "s.rvae(), which builds the maps from a decomposition."
             )
+        check_not_empty((X.shape[0] * X.shape[1], X.shape[2]), f"RVAE.{name}")
         rows, cols, channels = X.shape
         w = self.window
         if isinstance(w, numbers.Integral) and w > min(rows, cols):
@@ -365,11 +375,7 @@ class RVAE(NeuralEstimator):
     def _check_fitted_maps(self, X, name):
         check_is_fitted(self, "model_")
         maps = self._check_maps(X, name)
-        if maps.shape[-1] != self.n_features_in_:
-            raise ValueError(
-                f"the maps have {maps.shape[-1]} channels, but the model was trained "
-                f"on {self.n_features_in_}."
-            )
+        check_n_features(self, maps.shape[-1], unit="map channels")
         return maps
 
     def encode(self, X, reconstruct=False):

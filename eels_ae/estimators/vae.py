@@ -1,4 +1,4 @@
-"""Variational autoencoder over spectra (source 000, the "1D VAE")."""
+"""Variational autoencoder over spectra (Roccapriore et al. 2024, the "1D VAE")."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from ..validation import (
     Options,
     SpectraSummary,
     check_finite,
+    check_n_features,
 )
 from .neural import TRAINING_PARAMS_DOC, NeuralEstimator, TrainingData
 
@@ -42,7 +43,8 @@ class VAE(NeuralEstimator):
     values back to spectra (:class:`eels_ae.models.SpectrumVAE`). The latent
     means are continuous coordinates of the spectra's factors of variation
     (edge shifts, intensities, plasmon energies): their maps are the VAE's
-    result (source 000, Roccapriore et al., "1D VAE"). Spectra are treated
+    result (the "1D VAE" of Roccapriore et al. 2024 [Roccapriore2024]_, a
+    VAE of Kingma & Welling 2014 [Kingma2014]_). Spectra are treated
     independently, as in PCA or NMF.
 
     Parameters
@@ -132,14 +134,20 @@ class VAE(NeuralEstimator):
         "normalize": "global",
         "beta": 1.0,
     }
-    _training_defaults = {"max_epochs": 100, "batch_size": 64, "learning_rate": 1e-3,
-                          "n_iter_no_change": 10}
+    _training_defaults = {
+        "max_epochs": 100,
+        "batch_size": 64,
+        "learning_rate": 1e-3,
+        "n_iter_no_change": 10,
+    }
     _renamed = {"noise_var": "noise_variance", "hidden": "hidden_layers"}
     _constraints = {
         "latent_dim": Interval("int", 1),
         "hidden_layers": IntSequence(min_length=0),
         "likelihood": Options(_LIKELIHOODS),
-        "noise_variance": Either((Options((None,)), Interval("real", 0, closed="neither"))),
+        "noise_variance": Either(
+            (Options((None,)), Interval("real", 0, closed="neither"))
+        ),
         "normalize": Options(_NORMALIZE),
         "beta": Interval("real", 0),
     }
@@ -164,7 +172,8 @@ class VAE(NeuralEstimator):
         n, n_channels = X.shape
         if n_channels < 3:
             raise ValueError(
-                f"VAE needs spectra of at least 3 channels, got {n_channels}."
+                f"VAE needs spectra of at least 3 channels (its noise estimate "
+                f"uses second differences), got n_features={n_channels}."
             )
         summary = check_finite(X, where)
         if summary.max_abs == 0:
@@ -243,12 +252,7 @@ class VAE(NeuralEstimator):
         """
         check_is_fitted(self, "model_")
         X, energy, where = as_spectra(X, name)
-        if X.shape[1] != self.n_features_in_:
-            raise ValueError(
-                f"the data have {X.shape[1]} energy channels, but the VAE was "
-                f"trained on {self.n_features_in_}: crop or rebin them to the "
-                "training energy axis."
-            )
+        check_n_features(self, X.shape[1])
         check_energy_axis(energy, self.energy_axis_)
         if not is_dask_array(X):
             check_finite(X, where)

@@ -6,6 +6,7 @@ import numpy as np
 
 from ..endmembers import fcls, signal_subspace_endmembers
 from ..streaming import RowStream
+from ..validation import Either, Interval, Options, SeedLike
 from .base import UnmixingEstimator
 
 __all__ = ["VCA"]
@@ -14,9 +15,10 @@ __all__ = ["VCA"]
 class VCA(UnmixingEstimator):
     """Vertex Component Analysis + FCLS, as a scikit-learn estimator.
 
-    VCA (Nascimento & Bioucas-Dias 2005) picks the ``n_components`` most
-    extreme spectra of the data cloud as endmembers (it assumes that some
-    pixels are pure); fully constrained least squares then gives abundances
+    VCA (Nascimento & Bioucas-Dias, "Vertex component analysis: a fast
+    algorithm to unmix hyperspectral data", 2005 [Nascimento2005]_) picks the
+    ``n_components`` most extreme spectra of the data cloud as endmembers (it assumes
+    that some pixels are pure); fully constrained least squares then gives abundances
     that are non-negative and sum to one.
 
     Parameters
@@ -50,13 +52,18 @@ class VCA(UnmixingEstimator):
     >>> s.decomposition(algorithm="vca", output_dimension=3, print_info=False)
     """
 
-    def __init__(
-        self, n_components=None, *, snr=None, max_init_samples=50000, random_state=None
-    ):
-        self.n_components = n_components
-        self.snr = snr
-        self.max_init_samples = max_init_samples
-        self.random_state = random_state
+    _model_params = {
+        "n_components": None,
+        "snr": None,
+        "max_init_samples": 50000,
+        "random_state": None,
+    }
+    _positional = ("n_components",)
+    _constraints = {
+        "snr": Either((Options((None,)), Interval("real"))),
+        "max_init_samples": Interval("int", 1),
+        "random_state": SeedLike(),
+    }
 
     def _fit(self, X, summary):
         rng = np.random.default_rng(_as_seed(self.random_state))

@@ -6,11 +6,14 @@ from . import decomposition, signal_methods
 from .adapters import signal_to_spectrum_image
 from .apply import apply_model, install_save_hook, uninstall_save_hook
 from .decomposition import ALGORITHMS, make_estimator, register_algorithm
-from .rvae_method import rvae
 from .rvae_results import RVAEResult
-from .signal_methods import SIGNAL_METHODS, denoise_ae
-from .vae_method import vae
+from .signal_methods import SIGNAL_METHODS
 from .vae_results import VAEResult
+
+#: The generated signal methods, as functions (``s.vae()`` is ``vae(s)``).
+vae = SIGNAL_METHODS["vae"]
+rvae = SIGNAL_METHODS["rvae"]
+denoise_ae = SIGNAL_METHODS["denoise_ae"]
 
 __all__ = [
     "ALGORITHMS",

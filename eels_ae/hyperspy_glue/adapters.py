@@ -1,4 +1,5 @@
-"""Signals in and out: a HyperSpy signal as a :class:`~eels_ae.spectrum_image.SpectrumImage`.
+"""Signals in and out: a HyperSpy signal as a
+:class:`~eels_ae.spectrum_image.SpectrumImage`.
 
 :func:`signal_to_spectrum_image` is registered with
 :func:`eels_ae.spectrum_image.register_signal_adapter` when eels_ae is

@@ -124,13 +124,12 @@ def apply_model(signal, model, energy_axis="strict", **kwargs):
     The signal is never modified. A call that fails leaves
     ``learning_results`` as they were.
     """
-    from ..estimators import RVAE, VAE, DenoisingAE, LatentClassifier
-    from ..estimators.base import UnmixingEstimator
+    from sklearn.utils.validation import check_is_fitted
+
+    from .. import registry
 
     if not hasattr(model, "get_params"):
         model = load_model(model)
-    from sklearn.utils.validation import check_is_fitted
-
     try:
         check_is_fitted(model)
     except Exception:  # noqa: BLE001 - NotFittedError
@@ -138,22 +137,17 @@ def apply_model(signal, model, energy_axis="strict", **kwargs):
             f"this {type(model).__name__} is not fitted: train it first (or load "
             "a model file)."
         ) from None
-    if isinstance(model, LatentClassifier):
-        work = _on_model_axis(signal, model.denoiser, energy_axis)
-        return model.predict(work)
-    work = _on_model_axis(signal, model, energy_axis)
-    if isinstance(model, UnmixingEstimator):
+    entry = registry.for_estimator(model)
+    # A classifier works on its denoiser's energy axis.
+    on_axis = model.denoiser if entry.kind == "classifier" else model
+    work = _on_model_axis(signal, on_axis, energy_axis)
+    if entry.kind == "unmixing":
         _apply_unmixing(signal, work, model)
         return None
-    if isinstance(model, DenoisingAE):
-        return model.denoise(work)
-    if isinstance(model, VAE):
-        from .vae_results import VAEResult
-
-        return VAEResult.from_signal(work, model)
-    if isinstance(model, RVAE):
-        return work.rvae(model=model, **kwargs)
-    raise TypeError(f"{type(model).__name__} is not an eels_ae model.")
+    if entry.kind == "classifier":
+        return model.predict(work)
+    # The signal method of the entry, with the model: the same results as a fit.
+    return getattr(work, entry.method)(model=model, **kwargs)
 
 
 def _apply_unmixing(signal, work, model):

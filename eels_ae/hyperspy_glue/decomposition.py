@@ -20,11 +20,9 @@ import copy
 import functools
 import inspect
 
-import numpy as np
-
 from .. import registry
 from ..estimators import UnmixingEstimator
-from ..validation import NonFiniteDataError
+from ..validation import NonFiniteDataError, pixel_namer
 from .apply import signal_energy_axis
 from .compat import (
     navigation_shape_in_array,
@@ -118,16 +116,6 @@ def _check_signal(signal):
         )
 
 
-def _pixel_namer(signal):
-    """Row of the unfolded data -> navigation indices as HyperSpy shows them."""
-    shape = navigation_shape_in_array(signal)
-
-    def where(row):
-        return "(" + ", ".join(str(i) for i in np.unravel_index(row, shape)[::-1]) + ")"
-
-    return where
-
-
 def _wrap(original, lazy):
     signature = inspect.signature(original)
 
@@ -168,10 +156,8 @@ def _wrap(original, lazy):
                 and arguments.get("navigation_mask") is None
             ):
                 # Name the pixels (x, y, ...) rather than rows of the unfolded data.
-                message = err.summary.nonfinite_message(where=_pixel_namer(self))
-                raise ValueError(
-                    message.replace("spectra:", "spectra at navigation indices")
-                ) from None
+                where = pixel_namer(navigation_shape_in_array(self))
+                raise NonFiniteDataError(err.summary, where) from None
             raise
 
     setattr(decomposition, _WRAPPED, original)

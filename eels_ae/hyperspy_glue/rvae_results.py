@@ -149,7 +149,8 @@ class RVAEResult:
         return hs.plot.plot_images(list(sigs), **kwargs)
 
     def plot_histograms(self, bins="fd"):
-        """Histograms of the angle and of each latent (source 000, fig. 4 g-i).
+        """Histograms of the angle and of each latent (Roccapriore et al. 2024, fig. 4
+        g-i).
 
         Returns
         -------
@@ -204,8 +205,8 @@ class RVAEResult:
         """The manifold: patches decoded over a grid of the latent space.
 
         With 3 channels (or ``channels`` naming 3 of them) the patches are
-        shown as RGB (first channel red, as in source 000, fig. 4 a-b), each
-        channel scaled to [0, 1] over the manifold; otherwise one channel in
+        shown as RGB (first channel red, as in Roccapriore et al. 2024, fig. 4 a-b),
+        each channel scaled to [0, 1] over the manifold; otherwise one channel in
         grey levels.
 
         Parameters
@@ -244,7 +245,8 @@ class RVAEResult:
         return ax
 
     def plot_reconstruction(self, **kwargs):
-        """Each input channel above its reconstruction (source 000, fig. 4 j).
+        """Each input channel above its reconstruction (Roccapriore et al. 2024, fig. 4
+        j).
 
         ``**kwargs`` go to :func:`hyperspy.api.plot.plot_images`.
         """

@@ -134,8 +134,9 @@ class VAEResult:
     def plot_reconstruction_summary(self, **kwargs):
         """Energy-averaged input, energy-averaged reconstruction and MSE map.
 
-        Source 000, figure 2 (d-f). Drawn by :func:`hyperspy.api.plot.plot_images`
-        (calibrated axes, colour bars); ``**kwargs`` go to it.
+        Roccapriore et al. (2024), figure 2 (d-f). Drawn by
+        :func:`hyperspy.api.plot.plot_images` (calibrated axes, colour bars);
+        ``**kwargs`` go to it.
 
         Returns
         -------

@@ -11,7 +11,7 @@ __all__ = ["DAEUNet", "spectral_angle_loss"]
 class DAEUNet(nn.Module):
     """Deep autoencoder for linear spectral unmixing.
 
-    Encoder (source 004, Table 2): Dense 9R -> 6R -> 3R -> R (no bias,
+    Encoder (Brun et al. 2024, Table 2): Dense 9R -> 6R -> 3R -> R (no bias,
     LeakyReLU 0.1), batch normalisation, dynamical soft thresholding,
     abundance sum-to-one (ASC), Gaussian dropout. Decoder: one linear layer
     without bias whose non-negative weights ``(B, R)`` are the endmembers.

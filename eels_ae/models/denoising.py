@@ -1,4 +1,4 @@
-"""The RapidEELS 1-D convolutional denoising autoencoder (source 003)."""
+"""The RapidEELS 1-D convolutional denoising autoencoder (Pate et al. 2021)."""
 
 from __future__ import annotations
 

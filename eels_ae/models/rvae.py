@@ -1,4 +1,5 @@
-"""The multichannel rotationally invariant VAE of source 000 (a spatial VAE).
+"""The multichannel rotationally invariant VAE of Roccapriore et al. 2024 (a spatial
+VAE).
 
 A patch of ``window x window`` pixels and ``n_channels`` channels is encoded
 into an angle, two translation latents and ``latent_dim`` content latents.

@@ -1,4 +1,4 @@
-"""A variational autoencoder over single spectra (source 000, "1D VAE")."""
+"""A variational autoencoder over single spectra (Roccapriore et al. 2024, "1D VAE")."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ class SpectrumVAE(nn.Module):
     n_channels : int
         Energy channels of each spectrum.
     latent_dim : int, default 2
-        Latent variables (source 000 uses 2, which can be looked at).
+        Latent variables (Roccapriore et al. 2024 uses 2, which can be looked at).
     hidden : sequence of int, default (256, 128)
         Widths of the encoder's hidden layers; the decoder mirrors them.
     log_output : bool, default False

@@ -77,13 +77,13 @@ def train(
     Parameters
     ----------
     model : torch.nn.Module
-        It owns its loss: ``model.loss(batch) -> scalar tensor``. If it has a ``project_()`` method, it is called after every optimiser
-        step (projected gradient: e.g. non-negative decoder weights). If it has
-        ``parameter_groups(learning_rate)``, that gives the optimiser's
-        parameter groups (per-group learning rates); frozen parameters
-        (``requires_grad=False``) are not trained. If it has
-        ``start_epoch(epoch)``, that is called before each epoch (a
-        curriculum); while its ``warming_up`` attribute is true, epochs are
+        It owns its loss: ``model.loss(batch) -> scalar tensor``. If it has a
+        ``project_()`` method, it is called after every optimiser step (projected
+        gradient: e.g. non-negative decoder weights). If it has
+        ``parameter_groups(learning_rate)``, that gives the optimiser's parameter
+        groups (per-group learning rates); frozen parameters (``requires_grad=False``)
+        are not trained. If it has ``start_epoch(epoch)``, that is called before each
+        epoch (a curriculum); while its ``warming_up`` attribute is true, epochs are
         neither kept as the best nor counted for early stopping.
     stream : eels_ae.streaming.RowStream
         Source of the mini-batches (numpy arrays of float32).
@@ -243,8 +243,9 @@ def predict_in_batches(fn, source, device, batch_rows=65536):
             arrays = block if isinstance(block, tuple) else (block,)
             for lo in range(0, len(arrays[0]), batch_rows):
                 xs = [
-                    torch.from_numpy(np.ascontiguousarray(a[lo : lo + batch_rows]))
-                    .to(device)
+                    torch.from_numpy(np.ascontiguousarray(a[lo : lo + batch_rows])).to(
+                        device
+                    )
                     for a in arrays
                 ]
                 if scale is not None:
