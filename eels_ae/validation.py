@@ -16,6 +16,7 @@ errors of this module, so a given mistake reads the same wherever it is made:
 from __future__ import annotations
 
 import numbers
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,7 +40,26 @@ __all__ = [
     "check_parameters",
     "pixel_namer",
     "summarize_spectra",
+    "warn",
 ]
+
+
+# -- warnings -----------------------------------------------------------------
+_PACKAGE_DIR = __file__.rsplit("/", 1)[0]
+
+
+def warn(message, category=UserWarning):
+    """Warn, pointing at the first caller outside eels_ae (the user's line).
+
+    One place for the stack level: estimators reach their warnings through
+    different call depths (``fit`` -> ``_prepare`` -> checks).
+    """
+    import sys
+
+    level, frame = 1, sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level + 1)
 
 
 # -- where a value is ---------------------------------------------------------
@@ -321,9 +341,10 @@ class IntSequence:
         return len(items) >= self.min_length and all(self.item(i) for i in items)
 
     def __str__(self) -> str:
-        return (
-            f"a sequence of integers, each {str(self.item).replace('an integer ', '')}"
-        )
+        desc = str(self.item)
+        if desc == "a positive integer":
+            return "a sequence of positive integers"
+        return f"a sequence of integers {desc.replace('an integer ', '')}"
 
 
 @dataclass(frozen=True)

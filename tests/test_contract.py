@@ -11,6 +11,7 @@ estimator checks.
 from __future__ import annotations
 
 import copy
+import pickle
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,10 +19,11 @@ from dataclasses import dataclass
 import dask.array as da
 import numpy as np
 import pytest
+from sklearn.base import clone
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import eels_ae
-from eels_ae import ModelFileError, load_model, registry
+from eels_ae import ModelFileError, load_model, model_info, registry
 from eels_ae.data import chequerboard_spectrum_image, lowdose_spectrum_image, motif_maps
 
 QUICK = dict(max_epochs=2, random_state=0, show_progressbar=False, device="cpu")
@@ -210,7 +212,18 @@ def test_model_file_round_trip_and_damaged_files(name, inputs, denoiser, tmp_pat
     path = model.save(tmp_path / "m.safetensors")
     loaded = load_model(path)
     assert type(loaded) is type(model)
-    np.testing.assert_array_equal(case.output(loaded, X), case.output(model, X))
+    assert loaded.get_params(deep=False).keys() == model.get_params(deep=False).keys()
+    expected = case.output(model, X)
+    np.testing.assert_array_equal(case.output(loaded, X), expected)
+    # Still pickles and clones; the file says what it holds.
+    np.testing.assert_array_equal(
+        case.output(pickle.loads(pickle.dumps(loaded)), X), expected
+    )
+    assert type(clone(loaded)) is type(model)
+    info = model_info(path)
+    assert info["class"] == type(model).__name__
+    assert info["versions"]["eels_ae"] == eels_ae.__version__
+    assert len(info["checksum"]) == 64
     data = path.read_bytes()
     (tmp_path / "cut.safetensors").write_bytes(data[: len(data) // 2])
     with pytest.raises(ModelFileError):
@@ -335,3 +348,90 @@ def test_scikit_learn_checks(estimator, check):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         check(estimator)
+
+
+def test_adding_an_algorithm_takes_a_module_an_estimator_and_an_entry(inputs):
+    """The walkthrough of docs/developer.rst, run: a module owning its loss, a
+    short estimator on the template, one registry entry; the decomposition
+    name, parameter checks and lazy signals follow."""
+    import torch
+    from torch import nn
+
+    from eels_ae.estimators import UnmixingEstimator
+    from eels_ae.estimators.neural import NeuralEstimator, TrainingData
+    from eels_ae.streaming import RowStream
+    from eels_ae.training import predict_in_batches
+    from eels_ae.validation import Interval
+
+    class LinearAE(nn.Module):
+        def __init__(self, n_channels, n_components, temperature=1.0):
+            super().__init__()
+            self.config = dict(
+                n_channels=n_channels,
+                n_components=n_components,
+                temperature=temperature,
+            )
+            self.temperature = temperature
+            self.encoder = nn.Linear(n_channels, n_components)
+            self.decoder = nn.Linear(n_components, n_channels, bias=False)
+
+        def abundances(self, x):
+            return torch.softmax(self.encoder(x) / self.temperature, dim=1)
+
+        def loss(self, x):
+            return torch.mean((self.decoder(self.abundances(x)) - x) ** 2)
+
+    class LinearUnmixing(NeuralEstimator, UnmixingEstimator):
+        _model_params = {"n_components": None, "temperature": 1.0}
+        _training_defaults = {"max_epochs": 30, "batch_size": 256}
+        _positional = ("n_components",)
+        _constraints = {"temperature": Interval("real", 0, closed="neither")}
+        _progress_label = "Linear AE"
+
+        def _prepare(self, X, energy_axis=None):
+            X, summary = self._check_fit_input(X)
+            self.n_features_in_, self.energy_axis_ = X.shape[1], energy_axis
+            self.scale_ = summary.max_abs
+            return TrainingData(RowStream(X, scale=self.scale_), len(X))
+
+        def _build(self, data, rng):
+            return LinearAE(self.n_features_in_, self.n_components, self.temperature)
+
+        def _finish(self, data):
+            w = self.model_.decoder.weight.detach().cpu().numpy().T
+            self.components_ = np.clip(w, 0, None) * self.scale_
+
+        def _abundances(self, stream):
+            return predict_in_batches(self.model_.abundances, stream, self.device_)
+
+    entry = registry.Algorithm(
+        "linear_ae",
+        LinearUnmixing,
+        "unmixing",
+        "spectra",
+        None,
+        "toy",
+        "learning_results",
+    )
+    registry.register(entry)
+    try:
+        s = inputs["spectra"]
+        for signal in (s, s.as_lazy()):
+            signal.decomposition(
+                algorithm="linear_ae",
+                output_dimension=3,
+                max_epochs=3,
+                random_state=0,
+                show_progressbar=False,
+                print_info=False,
+            )
+            lr = signal.learning_results
+            assert lr.factors.shape == (s.data.shape[-1], 3)
+            A = np.asarray(lr.loadings)
+            np.testing.assert_allclose(A.sum(axis=1), 1.0, rtol=1e-4)
+        with pytest.raises(ValueError, match="temperature must be a number > 0"):
+            LinearUnmixing(3, temperature=0.0).fit(_flat(_array(inputs, CASES["vca"])))
+        with pytest.raises(TypeError, match="unexpected keyword.*temperature"):
+            LinearUnmixing(3, temprature=2.0)
+    finally:
+        del registry.REGISTRY["linear_ae"]

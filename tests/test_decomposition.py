@@ -129,8 +129,8 @@ def test_nan_is_reported_with_its_pixel(small_ml):
     s.data[20, 1, 0] = np.inf
     with pytest.raises(
         ValueError,
-        match=r"2 non-finite value\(s\).*2 spectra at navigation indices "
-        r"\(9, 5\), \(1, 20\)",
+        match=r"2 non-finite value\(s\).*2 spectra: pixel \(x=9, y=5\), "
+        r"pixel \(x=1, y=20\)",
     ):
         s.decomposition(algorithm="daeu", output_dimension=3)
     assert np.isnan(s.data[5, 9, 17])  # not "repaired" behind the user's back

@@ -222,15 +222,6 @@ def test_trained_model_applies_to_the_next_acquisition(lowdose, trained_self):
         nxt.signal.denoise_ae(windw=3)
 
 
-def test_same_seed_same_result(lowdose):
-    small = lowdose.signal.inav[:16, :16]
-    a = small.denoise_ae(**fast(max_epochs=3))
-    b = small.denoise_ae(**fast(max_epochs=3))
-    c = small.denoise_ae(**fast(max_epochs=3, random_state=1))
-    np.testing.assert_array_equal(a.data, b.data)
-    assert not np.array_equal(a.data, c.data)
-
-
 def test_lazy_signal_trains_like_eager_and_denoises_lazily(lowdose):
     s = lowdose.signal.inav[:, :16]
     lazy = s.as_lazy()

@@ -102,7 +102,7 @@ def test_lazy_nan_is_reported():
     data[3, 4, 5] = np.nan
     s = EELSSpectrum(data).as_lazy()
     with pytest.raises(
-        ValueError, match=r"1 non-finite value\(s\).*at navigation indices \(4, 3\)"
+        ValueError, match=r"1 non-finite value\(s\).*pixel \(x=4, y=3\)"
     ):
         s.decomposition(algorithm="daeu", output_dimension=2)
 

@@ -1,13 +1,11 @@
 """Model files, callbacks and applying trained models to new acquisitions."""
 
 import copy
-import pickle
 import warnings
 
 import hyperspy.api as hs
 import numpy as np
 import pytest
-from sklearn.base import clone
 
 import eels_ae
 from eels_ae import ModelFileError, load_model, model_info
@@ -60,25 +58,6 @@ def fitted(data):
 
 
 NAMES = ["VCA", "DAEU", "VAE", "RVAE", "DenoisingAE", "LatentClassifier"]
-
-
-@pytest.mark.parametrize("name", NAMES)
-def test_round_trip_gives_identical_results(fitted, name, tmp_path):
-    model, output = fitted[name]
-    path = model.save(tmp_path / "m.safetensors")
-    loaded = load_model(path)
-    assert type(loaded) is type(model)
-    assert loaded.get_params(deep=False).keys() == model.get_params(deep=False).keys()
-    np.testing.assert_array_equal(output(loaded), output(model))
-    # Still pickles and clones.
-    np.testing.assert_array_equal(
-        output(pickle.loads(pickle.dumps(loaded))), output(model)
-    )
-    assert type(clone(loaded)) is type(model)
-    info = model_info(path)
-    assert info["class"] == name
-    assert info["versions"]["eels_ae"] == eels_ae.__version__
-    assert len(info["checksum"]) == 64
 
 
 def test_file_keeps_the_training_energy_axis(fitted, tmp_path):
@@ -275,7 +254,7 @@ def test_registry_drives_decomposition_names_and_spatial_input(data):
         assert s.learning_results.loadings.shape == (24 * 24, 3)
     finally:
         registry.REGISTRY.pop("image_vca")
-        decomposition.ALGORITHMS.pop("image_vca")
+    assert "image_vca" not in decomposition.ALGORITHMS  # a live view
     with pytest.raises(KeyError, match="known: daeu"):
         registry.get("nope")
 

@@ -237,15 +237,6 @@ def test_codes_layout_and_decoding(small):
     assert extent == (-2.0, 2.0, -2.0, 2.0)
 
 
-def test_same_seed_same_model_and_lazy_equals_eager(small):
-    a = RVAE(**QUICK).fit(small.maps).transform(small.maps)
-    lazy = da.from_array(small.maps, chunks=(10, 28, 3))
-    b = RVAE(**QUICK).fit(lazy).transform(lazy)
-    c = RVAE(**{**QUICK, "random_state": 1}).fit(small.maps).transform(small.maps)
-    np.testing.assert_allclose(a, b, atol=1e-5)
-    assert not np.allclose(a, c, atol=1e-3)
-
-
 def test_normalize_options(small):
     maps = small.maps
     joint = RVAE(normalize="joint", **QUICK).fit(maps)

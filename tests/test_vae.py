@@ -147,16 +147,12 @@ def test_trained_model_on_lazy_data_with_nan_says_where(result, data):
         lazy.vae(model=result.model)
 
 
-def test_arrays_without_hyperspy_and_reproducible(data):
+def test_arrays_without_hyperspy(data):
+    # Seeds and lazy fitting: tests/test_contract.py.
     X = data.signal.data.reshape(-1, 128)
-    params = dict(FAST, max_epochs=8)
-    a = VAE(**params).fit(X)
-    b = VAE(**params).fit(da.from_array(X, chunks=(200, 128)))
-    c = VAE(**dict(params, random_state=1)).fit(X)
-    za, zb, zc = a.transform(X), b.transform(X), c.transform(X)
+    a = VAE(**dict(FAST, max_epochs=8)).fit(X)
+    za = a.transform(X)
     assert za.shape == (X.shape[0], 2)
-    np.testing.assert_allclose(za, zb, atol=1e-5)
-    assert not np.allclose(za, zc, atol=1e-2)
     mean, sd = a.transform(X, return_std=True)
     np.testing.assert_array_equal(mean, za)
     assert np.all(sd > 0)

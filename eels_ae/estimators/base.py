@@ -4,7 +4,6 @@ scikit-learn plumbing of ``X ~ abundances @ components_``."""
 from __future__ import annotations
 
 import numbers
-import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -19,6 +18,7 @@ from ..validation import (
     check_finite,
     check_n_features,
     summarize_spectra,
+    warn,
 )
 from .declared import DeclaredParamsMixin
 
@@ -139,11 +139,9 @@ class UnmixingEstimator(
                 f"fewer than n_components={R}."
             )
         if n_zero:
-            warnings.warn(
+            warn(
                 f"{n_zero} spectra are all zeros: they are left out of fitting and "
                 "get abundances of 0.",
-                UserWarning,
-                stacklevel=3,
             )
         return X, summary
 

@@ -225,8 +225,8 @@ class DenoisingAE(NeuralEstimator):
             )
         if si.n_channels < 8:
             raise ValueError(
-                f"{name} needs at least 8 energy channels (five stride-2 convolutions), "
-                f"got n_features={si.n_channels}."
+                f"{name} needs at least 8 energy channels (five stride-2 "
+                f"convolutions), got n_features={si.n_channels}."
             )
         if not self._self:
             w = self.average_window

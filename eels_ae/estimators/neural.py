@@ -27,14 +27,13 @@ scikit-learn expects (it only stores the parameters).
 from __future__ import annotations
 
 import functools
-import warnings
 from dataclasses import dataclass, field
 
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from ..model_files import ModelFileMixin
 from ..training import resolve_device, seed_sequence, torch_seeded, train
-from ..validation import Callables, Either, Interval, Options, SeedLike
+from ..validation import Callables, Either, Interval, Options, SeedLike, warn
 from .declared import DeclaredParamsMixin
 
 __all__ = [
@@ -232,12 +231,10 @@ class NeuralEstimator(
         """Batch size (clipped to the samples) and the training device."""
         batch_size = int(self.batch_size)
         if batch_size > n_samples:
-            warnings.warn(
+            warn(
                 f"batch_size={batch_size} is larger than the {n_samples} "
                 f"{self._sample_unit}: "
                 f"using batches of {n_samples}.",
-                UserWarning,
-                stacklevel=4,
             )
             batch_size = n_samples
         if batch_size < 2:

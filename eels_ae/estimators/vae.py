@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted
@@ -22,6 +20,7 @@ from ..validation import (
     SpectraSummary,
     check_finite,
     check_n_features,
+    warn,
 )
 from .neural import TRAINING_PARAMS_DOC, NeuralEstimator, TrainingData
 
@@ -233,15 +232,13 @@ class VAE(NeuralEstimator):
         unused = np.flatnonzero(self.latent_spread_ < _COLLAPSE_RATIO)
         if len(unused):
             names = ", ".join(f"z{k + 1}" for k in unused)
-            warnings.warn(
+            warn(
                 f"latent(s) {names} collapsed onto the prior (spread of the means "
                 f"/ posterior sd = "
                 f"{', '.join(f'{v:.2g}' for v in self.latent_spread_[unused])}): "
                 "they carry no information. If the data should vary along more "
                 "factors, lower beta or noise_variance, or train longer; otherwise "
                 "lower latent_dim.",
-                UserWarning,
-                stacklevel=3,
             )
 
     # -- checks ----------------------------------------------------------------

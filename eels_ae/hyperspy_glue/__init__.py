@@ -2,9 +2,11 @@
 the methods eels_ae adds to 1-D signals (``s.denoise_ae``)."""
 
 from ..spectrum_image import register_signal_adapter
+from ..training import progress
 from . import decomposition, signal_methods
 from .adapters import signal_to_spectrum_image
 from .apply import apply_model, install_save_hook, uninstall_save_hook
+from .compat import show_progressbar_preference
 from .decomposition import ALGORITHMS, make_estimator, register_algorithm
 from .rvae_results import RVAEResult
 from .signal_methods import SIGNAL_METHODS
@@ -34,6 +36,7 @@ __all__ = [
 def install():
     """Wrap HyperSpy's ``decomposition`` and add eels_ae's signal methods (once)."""
     register_signal_adapter(signal_to_spectrum_image)
+    progress.set_default(show_progressbar_preference)
     decomposition.install()
     signal_methods.install_methods()
     install_save_hook()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 __all__ = [
     "copy_with_new_data",
+    "decomposition_classes",
+    "show_progressbar_preference",
     "navigation_shape_in_array",
     "spectrum_image_array",
     "unfolded_spectra",
@@ -41,3 +43,18 @@ def spectrum_image_array(signal):
 def copy_with_new_data(signal, data):
     """A signal like ``signal`` (class, axes, metadata) around ``data``."""
     return signal._deepcopy_with_new_data(data)
+
+
+def decomposition_classes():
+    """``(class, lazy)`` of HyperSpy's two ``decomposition`` methods."""
+    from hyperspy._signals.lazy import LazySignal
+    from hyperspy.learn._mva import MVA
+
+    return ((MVA, False), (LazySignal, True))
+
+
+def show_progressbar_preference() -> bool:
+    """``hs.preferences.General.show_progressbar``."""
+    from hyperspy.defaults_parser import preferences
+
+    return bool(preferences.General.show_progressbar)

@@ -19,12 +19,14 @@ from __future__ import annotations
 import copy
 import functools
 import inspect
+from collections.abc import Mapping
 
 from .. import registry
 from ..estimators import UnmixingEstimator
 from ..validation import NonFiniteDataError, pixel_namer
 from .apply import signal_energy_axis
 from .compat import (
+    decomposition_classes,
     navigation_shape_in_array,
     spectrum_image_array,
     unfolded_spectra,
@@ -33,11 +35,30 @@ from .params import check_params
 
 __all__ = ["ALGORITHMS", "install", "make_estimator", "register_algorithm"]
 
+
+class _UnmixingNames(Mapping):
+    """Name -> estimator class of the registry's unmixing entries (a live view:
+    an entry registered later is a ``decomposition`` name at once)."""
+
+    def __getitem__(self, name):
+        entry = registry.REGISTRY.get(str(name).lower())
+        if entry is None or entry.kind != "unmixing":
+            raise KeyError(name)
+        return entry.estimator
+
+    def __iter__(self):
+        return iter(registry.by_kind("unmixing"))
+
+    def __len__(self):
+        return len(registry.by_kind("unmixing"))
+
+    def __repr__(self):
+        return repr(dict(self))
+
+
 #: Algorithm names accepted by ``s.decomposition(algorithm=...)``: the
 #: unmixing entries of :data:`eels_ae.registry.REGISTRY`.
-ALGORITHMS: dict[str, type] = {
-    name: entry.estimator for name, entry in registry.by_kind("unmixing").items()
-}
+ALGORITHMS = _UnmixingNames()
 
 _WRAPPED = "__eels_ae_original__"
 
@@ -51,10 +72,15 @@ def register_algorithm(name, estimator_class, input="spectra", summary=""):
     spatial method sees each pixel's neighbours.
     """
     entry = registry.Algorithm(
-        name.lower(), estimator_class, "unmixing", input, None, summary
+        name.lower(),
+        estimator_class,
+        "unmixing",
+        input,
+        None,
+        summary,
+        "learning_results",
     )
     registry.register(entry)
-    ALGORITHMS[entry.name] = estimator_class
 
 
 def make_estimator(name, output_dimension, params):
@@ -228,10 +254,7 @@ def _lazy_decomposition(
 
 def install():
     """Wrap HyperSpy's ``decomposition`` methods (once; later calls do nothing)."""
-    from hyperspy._signals.lazy import LazySignal
-    from hyperspy.learn._mva import MVA
-
-    for cls, lazy in ((MVA, False), (LazySignal, True)):
+    for cls, lazy in decomposition_classes():
         method = cls.__dict__["decomposition"]
         if not hasattr(method, _WRAPPED):
             cls.decomposition = _wrap(method, lazy)
@@ -239,10 +262,7 @@ def install():
 
 def uninstall():
     """Give HyperSpy back its own ``decomposition`` methods."""
-    from hyperspy._signals.lazy import LazySignal
-    from hyperspy.learn._mva import MVA
-
-    for cls in (MVA, LazySignal):
+    for cls, _ in decomposition_classes():
         method = cls.__dict__["decomposition"]
         if hasattr(method, _WRAPPED):
             cls.decomposition = getattr(method, _WRAPPED)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import copy
 import math
 import time
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
+from ..validation import warn
 from .callbacks import EpochEnd, ProgressBarCallback, call_hook
 
 __all__ = ["TrainingResult", "train"]
@@ -185,11 +185,9 @@ def train(
                 break
     except KeyboardInterrupt:
         result.interrupted = True
-        warnings.warn(
+        warn(
             f"Training interrupted after {result.n_epochs} epoch(s); keeping the "
             "best weights so far.",
-            UserWarning,
-            stacklevel=3,
         )
     finally:
         for hook in hooks:
