@@ -4,7 +4,7 @@ For each model type: train on one synthetic acquisition, save, load, and apply
 the loaded model to a *new* 64 x 64 spectrum image (eager and lazy), through
 the HyperSpy layer (``s.apply_model``). The target of the template issue:
 load + apply of a DAEU model on 64 x 64 x 200 in <= 0.05 s on this CPU
-(source 004 quotes about 0.1 s for inference alone).
+(Brun et al. 2024 quotes about 0.1 s for inference alone).
 
 Run alone on an idle machine (one torch process at a time)::
 

@@ -1,4 +1,4 @@
-"""Denoising benchmark: the source-003 low-dose protocol, side by side.
+"""Denoising benchmark: the Pate et al. 2021 low-dose protocol, side by side.
 
 On one synthetic low-dose O K-edge spectrum image
 (:func:`eels_ae.data.lowdose_spectrum_image`: two oxidation states in a
@@ -66,9 +66,9 @@ TARGET_MINUTES = 10.0
 TARGET_EPOCHS = 50
 TARGET_SPECTRA = 150_000
 
-#: Published anchor (source 003, RapidEELS).
+#: Published anchor (Pate et al. 2021, RapidEELS).
 ANCHOR = (
-    "RapidEELS (source 003): the autoencoder's denoising was about equal to a "
+    "RapidEELS (Pate et al. 2021): the autoencoder's denoising was about equal to a "
     "3-component PCA reconstruction; training took 500 epochs in about 20 min "
     "on a GTX 1080 Ti (batch 512, ~150,000 spectra of 240 channels)."
 )
@@ -466,7 +466,7 @@ def verdict(records):
 def render(records, summary, info, args, shape, si):
     ny, nx = shape
     lines = [
-        "# Denoising benchmark (source-003 low-dose protocol)",
+        "# Denoising benchmark (Pate et al. 2021 low-dose protocol)",
         "",
         f"Synthetic O K-edge spectrum image (`eels_ae.data.lowdose_spectrum_image`): "
         f"{ny} x {nx} pixels (y, x) x {si.signal.data.shape[-1]} channels, "

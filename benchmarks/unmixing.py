@@ -1,4 +1,4 @@
-"""Unmixing benchmark: the source-004 chequerboard protocol, side by side.
+"""Unmixing benchmark: the Brun et al. 2024 chequerboard protocol, side by side.
 
 For each synthetic set (3 x 200 M/L edges, 4 x 903 K edges), each dose and
 each seed, one run fits on the same spectrum image:
@@ -190,7 +190,7 @@ def render(records, inference, info, args):
     for r in records:
         groups[(r["set"], r["dose"], r["method"])].append(r)
     lines = [
-        "# Unmixing benchmark (source-004 chequerboard protocol)",
+        "# Unmixing benchmark (Brun et al. 2024 chequerboard protocol)",
         "",
         f"64 x 64 pixels, 8 x 8 blocks, 9 x 9 averaging, Poisson noise; "
         f"{args.seeds} seeds per set and dose. Dose = mean counts per "
@@ -244,7 +244,7 @@ def render(records, inference, info, args):
         lines.append(f"| {key} | {t['fcls']:.4f} | {t['encoder']:.4f} |")
     lines += [
         "",
-        "Published (source 004, Table 3, i7-1185G7): NMF 2.2 s / 5.2 s, "
+        "Published (Brun et al. 2024, Table 3, i7-1185G7): NMF 2.2 s / 5.2 s, "
         "DAEU 84 s / 122 s (3x200 / 4x900), inference about 0.1 s.",
         "",
     ]
