@@ -210,3 +210,46 @@ def test_background_subtracted_real_data_with_negative_counts():
     ti = (energy > 455) & (energy < 468)
     pre = (energy > 440) & (energy < 452)
     assert max(f[ti].mean() / max(f[pre].mean(), 1e-9) for f in lr.factors.T) > 2
+
+
+def test_integer_detector_counts_are_unmixed_on_a_float_copy(small_ml):
+    s = small_ml.signal.deepcopy()
+    s.data = np.round(s.data).astype(np.int16)
+    before = s.data.copy()
+    with pytest.warns(UserWarning, match="integer counts.*float32 copy"):
+        s.decomposition(
+            algorithm="vca", output_dimension=3, print_info=False, random_state=0
+        )
+    assert s.data.dtype == np.int16
+    np.testing.assert_array_equal(s.data, before)
+    lr = s.learning_results
+    assert lr.factors.shape == (s.data.shape[-1], 3)
+    np.testing.assert_allclose(np.asarray(lr.loadings).sum(axis=1), 1.0, atol=1e-6)
+    # The same counts as floats give the same endmembers.
+    f = s.deepcopy()
+    f.change_dtype("float32")
+    f.decomposition(
+        algorithm="vca", output_dimension=3, print_info=False, random_state=0
+    )
+    np.testing.assert_allclose(lr.factors, f.learning_results.factors, rtol=1e-5)
+
+
+def test_lazy_navigation_mask_gets_the_documented_error(small_ml):
+    s = small_ml.signal.as_lazy()
+    mask = np.zeros(s.axes_manager.navigation_shape[::-1], dtype=bool)
+    mask[0, 0] = True
+    with pytest.raises(NotImplementedError, match="navigation_mask"):
+        s.decomposition(algorithm="vca", output_dimension=3, navigation_mask=mask)
+
+
+def test_a_fitted_estimator_object_is_not_refitted_under_another_signal(small_ml):
+    s1 = small_ml.signal.deepcopy()
+    s2 = small_ml.signal.inav[:16].deepcopy()
+    est = eels_ae.VCA(3, random_state=0)
+    s1.decomposition(algorithm=est, output_dimension=3, print_info=False)
+    assert s1.learning_results.decomposition_algorithm is est
+    before = est.components_.copy()
+    with pytest.warns(UserWarning, match="already fitted"):
+        s2.decomposition(algorithm=est, output_dimension=3, print_info=False)
+    assert s2.learning_results.decomposition_algorithm is not est
+    np.testing.assert_array_equal(est.components_, before)  # s1's model intact

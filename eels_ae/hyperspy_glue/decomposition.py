@@ -21,11 +21,15 @@ import functools
 import inspect
 from collections.abc import Mapping
 
+import numpy as np
+from sklearn.base import clone
+
 from .. import registry
 from ..estimators import UnmixingEstimator
-from ..validation import NonFiniteDataError, pixel_namer
+from ..validation import NonFiniteDataError, pixel_namer, warn
 from .apply import signal_energy_axis
 from .compat import (
+    copy_with_new_data,
     decomposition_classes,
     navigation_shape_in_array,
     spectrum_image_array,
@@ -163,12 +167,23 @@ def _wrap(original, lazy):
                     f"decomposition keyword arguments: {', '.join(sorted(extra))}."
                 )
             estimator = algorithm
+            if hasattr(estimator, "components_"):
+                # Refitting it in place would change the model that another
+                # signal's learning_results hold.
+                warn(
+                    f"this {type(estimator).__name__} is already fitted: a fresh "
+                    "copy with the same parameters is fitted here, so that results "
+                    "that hold the fitted one keep their model."
+                )
+                estimator = clone(estimator)
         arguments["algorithm"] = estimator
         _check_signal(self)
         saved = copy.deepcopy(self.learning_results.__dict__)
         try:
             if lazy or _takes_image(estimator):
                 out = _lazy_decomposition(**arguments, image=_takes_image(estimator))
+            elif self.data.dtype.kind in "iub":
+                out = _on_float_copy(original, arguments)
             else:
                 out = original(**arguments)
             # The axis trained on travels with the model (model files, apply).
@@ -188,6 +203,26 @@ def _wrap(original, lazy):
 
     setattr(decomposition, _WRAPPED, original)
     return decomposition
+
+
+def _on_float_copy(original, arguments):
+    """HyperSpy's decomposition on a float32 copy of integer detector data.
+
+    HyperSpy refuses integer data in ``decomposition``; eels_ae's algorithms
+    take counts as they come. The results are moved to the signal, whose data
+    stay as they are.
+    """
+    signal = arguments["self"]
+    warn(
+        f"the data are integer counts ({signal.data.dtype}): eels_ae unmixes a "
+        "float32 copy and leaves the signal's data as they are (HyperSpy's own "
+        "algorithms need s.change_dtype('float32') first)."
+    )
+    work = copy_with_new_data(signal, signal.data.astype(np.float32))
+    work.learning_results.__dict__.update(copy.copy(signal.learning_results.__dict__))
+    out = original(**{**arguments, "self": work})
+    signal.learning_results.__dict__.update(work.learning_results.__dict__)
+    return out
 
 
 def _takes_image(estimator):
@@ -214,7 +249,7 @@ def _lazy_decomposition(
             "signal_mask",
             "reproject",
         )
-        if options.get(name) not in (None, False)
+        if options.get(name) is not None and options.get(name) is not False
     ]
     if unsupported:
         raise NotImplementedError(
