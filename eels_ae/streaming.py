@@ -50,7 +50,9 @@ def read_rows(X, start, stop) -> np.ndarray:
     block = X[start:stop]
     if is_dask_array(X):
         block = block.compute(scheduler="synchronous")
-    return np.asarray(block, dtype=np.float32)
+    # Contiguous: torch cannot take views with negative strides (a reversed
+    # energy axis); for C-ordered float32 data this is still a view.
+    return np.ascontiguousarray(block, dtype=np.float32)
 
 
 class RowStream:
@@ -82,7 +84,13 @@ class RowStream:
             if self.lazy and max(X.chunks[0]) > block_rows:
                 # Never cut a large dask chunk: it would be read once per piece.
                 block_rows = max(X.chunks[0])
-        self.block_rows = int(max(1, min(block_rows, self.n_samples)))
+        block_rows = int(max(1, min(block_rows, self.n_samples)))
+        # A last block of one row would be a mini-batch of one, which batch
+        # normalisation cannot train on (e.g. 145 x 113 pixels at 1024
+        # channels): widen the blocks until no block holds a single row.
+        while self.n_samples > block_rows > 1 and self.n_samples % block_rows == 1:
+            block_rows += 1
+        self.block_rows = block_rows
         self.scale = float(scale)
         self.row_mask = row_mask
 
@@ -119,7 +127,8 @@ class RowStream:
             if self.row_mask is not None:
                 rows = rows[self.row_mask[start : start + len(block)]]
             n = len(rows)
-            if n == 0:
+            if n == 0 or (n == 1 and self.n_samples > 1):
+                # A lone row (after masking) cannot make a batch-norm batch.
                 continue
             if rng is not None:
                 rows = rows[rng.permutation(n)]

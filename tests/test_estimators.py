@@ -274,3 +274,19 @@ def test_nonfinite_rows_named():
     X[17, 0] = np.inf
     with pytest.raises(ValueError, match=r"2 non-finite value\(s\).*row 4, row 17"):
         eels_ae.VCA(n_components=2).fit(X)
+
+
+def test_no_block_of_a_single_row_and_reversed_axes_stream(X_ml):
+    from eels_ae.streaming import RowStream
+
+    # 2 blocks of 5 and one row left over: the blocks widen instead, since a
+    # one-row mini-batch cannot train through batch normalisation.
+    stream = RowStream(np.zeros((11, 4), np.float32), block_rows=5)
+    sizes = [len(block) for _, block in stream.blocks()]
+    assert sum(sizes) == 11 and min(sizes) >= 2
+    # A reversed energy axis (negative strides) trains and transforms.
+    rev = X_ml[:, ::-1]
+    est = eels_ae.DAEU(3, max_epochs=2, warmup_epochs=1, random_state=0)
+    A = est.fit(rev).transform(rev)
+    ref = eels_ae.DAEU(3, max_epochs=2, warmup_epochs=1, random_state=0)
+    np.testing.assert_allclose(A, ref.fit(rev.copy()).transform(rev.copy()))

@@ -1,0 +1,325 @@
+"""Bad and edge inputs across the entry points: what each one gets.
+
+Each case says what should happen (a clear error, or a correct result) and
+is classified by what does happen:
+
+- ``clear error``: an exception raised by eels_ae's own code (its message
+  is shown in the table);
+- ``crash``: an exception from inside torch, numpy, dask or HyperSpy;
+- ``works`` / ``accepted``: no exception (``accepted`` where an error was
+  expected: garbage in, garbage out).
+
+Run it on the code to compare (``PYTHONPATH`` pointing at another checkout
+measures that one) and merge::
+
+    python benchmarks/robustness.py --label before   # with the old code
+    python benchmarks/robustness.py --label after
+    python benchmarks/robustness.py --merge
+
+Trainings are one or two epochs on tiny data: this is about errors, not
+speed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import traceback
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def cases():
+    """``(name, expected, function)`` of every case."""
+    import dask.array as da
+    import hyperspy.api as hs
+    from scipy import sparse
+
+    import eels_ae
+
+    rng = np.random.default_rng(0)
+    E = np.linspace(0, 1, 40)
+    M = np.stack([np.exp(-(((E - c) / 0.1) ** 2)) + 0.1 for c in (0.3, 0.6, 0.8)])
+    A = rng.dirichlet(np.ones(3), size=(8, 10))
+    cube = rng.poisson(200 * A @ M).astype(np.float32)
+    X = cube.reshape(-1, 40)
+    q = dict(max_epochs=1, show_progressbar=False, random_state=0)
+    daeu = dict(q, warmup_epochs=0, batch_size=16)
+
+    def with_nan(a):
+        a = a.copy()
+        a[2, 3] = np.nan
+        return a
+
+    def signal(a=cube):
+        return hs.signals.Signal1D(a.copy())
+
+    def fitted_dae():
+        return eels_ae.DenoisingAE(**q).fit(signal())
+
+    def reused_estimator():
+        est = eels_ae.VCA(3, random_state=0)
+        s1, s2 = signal(), signal(cube[:4])
+        s1.decomposition(algorithm=est, output_dimension=3, print_info=False)
+        before = s1.learning_results.decomposition_algorithm.components_.copy()
+        s2.decomposition(algorithm=est, output_dimension=3, print_info=False)
+        after = s1.learning_results.decomposition_algorithm.components_
+        if not np.array_equal(before, after):
+            raise AssertionError("WRONG: the first signal's model was refitted")
+
+    def lazy_mask():
+        mask = np.zeros((8, 10), bool)
+        mask[0, 0] = True
+        signal().as_lazy().decomposition(
+            algorithm="vca", output_dimension=3, navigation_mask=mask
+        )
+
+    unknown = da.from_array(X, chunks=(20, 40))
+    unknown = unknown[unknown[:, 0] > 0]
+    return [
+        ("DAEU.fit: NaN", "error", lambda: eels_ae.DAEU(3, **daeu).fit(with_nan(X))),
+        (
+            "DAEU.fit: inf",
+            "error",
+            lambda: eels_ae.DAEU(3, **daeu).fit(np.where(X == X.max(), np.inf, X)),
+        ),
+        ("DAEU.fit: 1-D array", "error", lambda: eels_ae.DAEU(3, **daeu).fit(X[0])),
+        ("DAEU.fit: strings", "error", lambda: eels_ae.DAEU(3).fit(X.astype(str))),
+        ("VCA.fit: complex data", "error", lambda: eels_ae.VCA(3).fit(X + 1j)),
+        (
+            "VCA.fit: sparse matrix",
+            "error",
+            lambda: eels_ae.VCA(3).fit(sparse.csr_matrix(X)),
+        ),
+        ("VCA.fit: no spectra", "error", lambda: eels_ae.VCA(3).fit(X[:0])),
+        ("DAEU: n_components > channels", "error", lambda: eels_ae.DAEU(50).fit(X)),
+        ("DAEU: n_components=0", "error", lambda: eels_ae.DAEU(0).fit(X)),
+        (
+            "DAEU: learning_rate='0.01'",
+            "error",
+            lambda: eels_ae.DAEU(3, **dict(daeu, learning_rate="0.01")).fit(X),
+        ),
+        (
+            "DAEU: random_state=-1",
+            "error",
+            lambda: eels_ae.DAEU(3, **dict(daeu, random_state=-1)).fit(X),
+        ),
+        (
+            "DAEU: hidden_factors=(0,)",
+            "error",
+            lambda: eels_ae.DAEU(3, hidden_factors=(0,), **daeu).fit(X),
+        ),
+        (
+            "DAEU: warmup_epochs=-1",
+            "error",
+            lambda: eels_ae.DAEU(3, **dict(daeu, warmup_epochs=-1)).fit(X),
+        ),
+        (
+            "DAEU: decoder_lr_factor=-1",
+            "error",
+            lambda: eels_ae.DAEU(3, decoder_lr_factor=-1, **daeu).fit(X),
+        ),
+        (
+            "DAEU: dropout=1.5",
+            "error",
+            lambda: eels_ae.DAEU(3, dropout=1.5, **daeu).fit(X),
+        ),
+        (
+            "DAEU: callbacks=[1]",
+            "error",
+            lambda: eels_ae.DAEU(3, callbacks=[1], **daeu).fit(X),
+        ),
+        (
+            "DAEU.fit: dask chunks of unknown size",
+            "error",
+            lambda: eels_ae.DAEU(3, **daeu).fit(unknown),
+        ),
+        (
+            "DAEU.fit: reversed energy axis (negative strides)",
+            "works",
+            lambda: eels_ae.DAEU(3, **daeu).fit(X[:, ::-1]).transform(X[:, ::-1]),
+        ),
+        (
+            "DAEU.fit: 145 x 113 spectra at 1024 channels (a block of one row)",
+            "works",
+            lambda: eels_ae.DAEU(3, **daeu).fit(
+                rng.random((145 * 113, 1024), dtype=np.float32)
+            ),
+        ),
+        (
+            "DAEU.fit: int16 counts",
+            "works",
+            lambda: eels_ae.DAEU(3, **daeu).fit(X.astype(np.int16)),
+        ),
+        (
+            "DAEU.transform: wrong channel count",
+            "error",
+            lambda: eels_ae.VCA(3, random_state=0).fit(X).transform(X[:, :30]),
+        ),
+        (
+            "s.decomposition('vca'): int16 signal",
+            "works",
+            lambda: signal(cube.astype(np.int16)).decomposition(
+                algorithm="vca", output_dimension=3, print_info=False
+            ),
+        ),
+        ("lazy s.decomposition: navigation_mask", "error", lazy_mask),
+        (
+            "s.decomposition: one fitted estimator object on two signals",
+            "works",
+            reused_estimator,
+        ),
+        ("VAE: latent_dim=0", "error", lambda: eels_ae.VAE(latent_dim=0, **q).fit(X)),
+        (
+            "VAE: poisson on negative data",
+            "error",
+            lambda: eels_ae.VAE(likelihood="poisson", **q).fit(X - 300),
+        ),
+        ("VAE: beta=-1", "error", lambda: eels_ae.VAE(beta=-1, **q).fit(X)),
+        ("s.vae(laten_dim=2) (typo)", "error", lambda: signal().vae(laten_dim=2)),
+        (
+            "RVAE: window larger than the maps",
+            "error",
+            lambda: eels_ae.RVAE(window=20, **q).fit(A),
+        ),
+        (
+            "RVAE.fit: NaN in the maps",
+            "error",
+            lambda: eels_ae.RVAE(**q).fit(with_nan(A)),
+        ),
+        (
+            "RVAE: translation_prior=0",
+            "error",
+            lambda: eels_ae.RVAE(window=4, translation_prior=0.0, **q).fit(A),
+        ),
+        (
+            "DenoisingAE: neighbourhood=2",
+            "error",
+            lambda: eels_ae.DenoisingAE(neighbourhood=2, **q).fit(signal()),
+        ),
+        (
+            "DenoisingAE: 4 channels",
+            "error",
+            lambda: eels_ae.DenoisingAE(**q).fit(cube[..., :4]),
+        ),
+        (
+            "DenoisingAE: mask_fraction=1.5",
+            "error",
+            lambda: eels_ae.DenoisingAE(target="self", mask_fraction=1.5, **q).fit(
+                cube
+            ),
+        ),
+        (
+            "DenoisingAE.transform: NaN",
+            "error",
+            lambda: fitted_dae().transform(with_nan(cube)),
+        ),
+        (
+            "LatentClassifier.predict: NaN",
+            "error",
+            lambda: (
+                eels_ae.LatentClassifier(fitted_dae())
+                .fit([cube[:4], cube[4:]], [0, 1])
+                .predict(with_nan(cube))
+            ),
+        ),
+        (
+            "LatentClassifier: C=-1",
+            "error",
+            lambda: eels_ae.LatentClassifier(fitted_dae(), C=-1.0).fit(
+                [cube[:4], cube[4:]], [0, 1]
+            ),
+        ),
+    ]
+
+
+def classify(fn, expected):
+    """``(outcome, message)`` of one case."""
+    import eels_ae
+
+    package = str(Path(eels_ae.__file__).parent)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fn()
+    except Exception as err:  # noqa: BLE001 - every failure is classified
+        if str(err).startswith("WRONG"):
+            return "wrong result", str(err)
+        frames = traceback.extract_tb(err.__traceback__)
+        # Raised by a `raise` of eels_ae, not by torch/numpy called from it.
+        ours = (
+            bool(frames)
+            and frames[-1].filename.startswith(package)
+            and (frames[-1].line or "").lstrip().startswith("raise")
+        )
+        kind = "clear error" if ours else "crash"
+        return kind, f"{type(err).__name__}: {str(err).splitlines()[0][:160]}"
+    return ("works" if expected == "works" else "accepted"), ""
+
+
+def run(label):
+    import eels_ae
+
+    rows = []
+    for name, expected, fn in cases():
+        outcome, message = classify(fn, expected)
+        rows.append(
+            dict(case=name, expected=expected, outcome=outcome, message=message)
+        )
+        print(f"{name:60s} {outcome:12s} {message[:90]}")
+    where = str(Path(eels_ae.__file__).parent)
+    payload = dict(label=label, eels_ae=where, rows=rows)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f"robustness_{label}.json").write_text(json.dumps(payload, indent=1))
+
+
+def merge():
+    from _common import machine_info, machine_markdown
+
+    before = json.loads((RESULTS / "robustness_before.json").read_text())["rows"]
+    after = json.loads((RESULTS / "robustness_after.json").read_text())["rows"]
+    old = {r["case"]: r for r in before}
+
+    def good(r):
+        return (r["expected"] == "error" and r["outcome"] == "clear error") or (
+            r["expected"] == "works" and r["outcome"] == "works"
+        )
+
+    n_before = sum(good(old[r["case"]]) for r in after if r["case"] in old)
+    n_after = sum(good(r) for r in after)
+    lines = [
+        "# Bad and edge inputs: what each gets",
+        "",
+        "`python benchmarks/robustness.py` on the code before the estimator "
+        "template (commit 9b48910, `--label before`) and after it. A clear "
+        "error is raised by eels_ae itself with a message saying what is wrong; "
+        "a crash comes from inside torch, numpy, dask or HyperSpy; accepted "
+        "means no error where one was due.",
+        "",
+        f"Good outcomes: {n_before} of {len(after)} before, {n_after} of "
+        f"{len(after)} after.",
+        "",
+        "| case | expected | before | after | message (after) |",
+        "|---|---|---|---|---|",
+    ]
+    for r in after:
+        b = old.get(r["case"], {}).get("outcome", "")
+        msg = r["message"].replace("|", "\\|")
+        lines.append(
+            f"| {r['case']} | {r['expected']} | {b} | {r['outcome']} | {msg} |"
+        )
+    lines += ["", machine_markdown(machine_info())]
+    (RESULTS / "robustness.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines[:6]))
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--label", default="after")
+    parser.add_argument("--merge", action="store_true")
+    args = parser.parse_args()
+    merge() if args.merge else run(args.label)
