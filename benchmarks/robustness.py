@@ -78,6 +78,40 @@ def cases():
             algorithm="vca", output_dimension=3, navigation_mask=mask
         )
 
+    def poisson_leaves_data():
+        s = signal()
+        before = s.data.copy()
+        try:
+            s.decomposition(
+                algorithm="daeu",
+                output_dimension=3,
+                normalize_poissonian_noise=True,
+                dropout=5.0,
+            )
+        except ValueError:
+            pass
+        if not np.array_equal(s.data, before):
+            diff = np.abs(s.data - before).max()
+            raise AssertionError(f"WRONG: the data changed (by up to {diff:.2g})")
+
+    def poisson_says_loadings():
+        s = signal()
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            s.decomposition(
+                algorithm="vca",
+                output_dimension=3,
+                normalize_poissonian_noise=True,
+                print_info=False,
+            )
+        sums = np.asarray(s.learning_results.loadings).sum(axis=1)
+        said = any("sum to one" in str(w.message) for w in seen)
+        if not np.allclose(sums, 1.0) and not said:
+            raise AssertionError(
+                f"WRONG: loadings sum to {sums.min():.3g}-{sums.max():.3g}, "
+                "without a word"
+            )
+
     unknown = da.from_array(X, chunks=(20, 40))
     unknown = unknown[unknown[:, 0] > 0]
     return [
@@ -168,6 +202,16 @@ def cases():
             ),
         ),
         ("lazy s.decomposition: navigation_mask", "error", lazy_mask),
+        (
+            "s.decomposition(normalize_poissonian_noise=True): failed call, data",
+            "works",
+            poisson_leaves_data,
+        ),
+        (
+            "s.decomposition(normalize_poissonian_noise=True): loadings vs abundances",
+            "works",
+            poisson_says_loadings,
+        ),
         (
             "s.decomposition: one fitted estimator object on two signals",
             "works",

@@ -253,3 +253,31 @@ def test_a_fitted_estimator_object_is_not_refitted_under_another_signal(small_ml
         s2.decomposition(algorithm=est, output_dimension=3, print_info=False)
     assert s2.learning_results.decomposition_algorithm is not est
     np.testing.assert_array_equal(est.components_, before)  # s1's model intact
+
+
+def test_poisson_normalisation_leaves_the_data_exactly_and_says_what_loadings_are(
+    small_ml,
+):
+    s = small_ml.signal.deepcopy()
+    before = s.data.copy()
+    with pytest.warns(UserWarning, match="no longer abundances that sum to one"):
+        s.decomposition(
+            algorithm="vca",
+            output_dimension=3,
+            normalize_poissonian_noise=True,
+            print_info=False,
+            random_state=0,
+        )
+    np.testing.assert_array_equal(s.data, before)  # not just to rounding
+    L = np.asarray(s.learning_results.loadings)
+    np.testing.assert_allclose((L / L.sum(axis=1, keepdims=True)).sum(axis=1), 1.0)
+    saved = copy.deepcopy(s.learning_results.loadings)
+    with pytest.raises(ValueError, match="dropout"):
+        s.decomposition(
+            algorithm="daeu",
+            output_dimension=3,
+            normalize_poissonian_noise=True,
+            dropout=5.0,
+        )
+    np.testing.assert_array_equal(s.data, before)
+    np.testing.assert_array_equal(s.learning_results.loadings, saved)

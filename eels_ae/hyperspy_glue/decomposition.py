@@ -178,6 +178,14 @@ def _wrap(original, lazy):
                 estimator = clone(estimator)
         arguments["algorithm"] = estimator
         _check_signal(self)
+        # Bad parameters fail before HyperSpy touches the data.
+        if hasattr(estimator, "_check_parameters"):
+            estimator._check_parameters()
+        poisson = bool(arguments.get("normalize_poissonian_noise")) and not lazy
+        # HyperSpy scales the data in place and scales them back, which is
+        # not exact in floating point: keep the data to put them back as they
+        # were, whether the call succeeds or fails.
+        backup = self.data.copy() if poisson else None
         saved = copy.deepcopy(self.learning_results.__dict__)
         try:
             if lazy or _takes_image(estimator):
@@ -188,6 +196,8 @@ def _wrap(original, lazy):
                 out = original(**arguments)
             # The axis trained on travels with the model (model files, apply).
             estimator.energy_axis_ = signal_energy_axis(self)
+            if poisson:
+                _warn_poisson_loadings(self.learning_results.loadings)
             return out
         except BaseException as err:
             self.learning_results.__dict__.clear()
@@ -200,9 +210,22 @@ def _wrap(original, lazy):
                 where = pixel_namer(navigation_shape_in_array(self))
                 raise NonFiniteDataError(err.summary, where) from None
             raise
+        finally:
+            if backup is not None:
+                np.copyto(self.data, backup)
 
     setattr(decomposition, _WRAPPED, original)
     return decomposition
+
+
+def _warn_poisson_loadings(loadings):
+    sums = np.asarray(loadings).sum(axis=1)
+    warn(
+        "with normalize_poissonian_noise=True HyperSpy scales each pixel's "
+        "loadings by its Poisson weight, so they are no longer abundances that "
+        f"sum to one (sums from {sums.min():.3g} to {sums.max():.3g} here): the "
+        "abundances are loadings / loadings.sum(axis=1)."
+    )
 
 
 def _on_float_copy(original, arguments):
