@@ -112,6 +112,13 @@ def cases():
                 "without a word"
             )
 
+    def mostly_negative():
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            eels_ae.DAEU(3, **daeu).fit(X - 2 * X.max())
+        if not any("negative" in str(w.message) for w in seen):
+            raise AssertionError("WRONG: garbage endmembers without a word")
+
     unknown = da.from_array(X, chunks=(20, 40))
     unknown = unknown[unknown[:, 0] > 0]
     return [
@@ -184,6 +191,7 @@ def cases():
                 rng.random((145 * 113, 1024), dtype=np.float32)
             ),
         ),
+        ("DAEU.fit: mostly negative data (warning)", "works", mostly_negative),
         (
             "DAEU.fit: int16 counts",
             "works",

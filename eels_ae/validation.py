@@ -118,6 +118,8 @@ class SpectraSummary:
     n_nonfinite: int
     nonfinite_rows: np.ndarray
     zero_rows: np.ndarray
+    #: Finite values below zero (over-subtracted backgrounds, say).
+    n_negative: int = 0
 
     def nonfinite_message(self, where=None, unit="spectra") -> str:
         """Say how many non-finite values there are, and where."""
@@ -134,13 +136,14 @@ class SpectraSummary:
 
 
 def _block_summary(block):
-    """Largest |value|, non-finite count per row, all-zero rows: one block."""
+    """Largest |value|, non-finite count per row, all-zero rows and the number
+    of negative values: one block."""
     finite = np.isfinite(block)
     bad = block.shape[1] - finite.sum(axis=1)
     if bad.any():
         block = np.where(finite, block, 0)
     max_abs = max(float(block.max()), -float(block.min())) if block.size else 0.0
-    return max_abs, bad, ~block.any(axis=1)
+    return max_abs, bad, ~block.any(axis=1), int(np.count_nonzero(block < 0))
 
 
 def summarize_spectra(X, block_rows=None) -> SpectraSummary:
@@ -166,6 +169,7 @@ def summarize_spectra(X, block_rows=None) -> SpectraSummary:
         n_nonfinite=int(bad_rows.sum()),
         nonfinite_rows=bad_rows > 0,
         zero_rows=zero_rows.astype(bool) & ~(bad_rows > 0),
+        n_negative=sum(p[3] for p in parts),
     )
 
 

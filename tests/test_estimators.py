@@ -290,3 +290,10 @@ def test_no_block_of_a_single_row_and_reversed_axes_stream(X_ml):
     A = est.fit(rev).transform(rev)
     ref = eels_ae.DAEU(3, max_epochs=2, warmup_epochs=1, random_state=0)
     np.testing.assert_allclose(A, ref.fit(rev.copy()).transform(rev.copy()))
+
+
+def test_mostly_negative_data_get_a_warning(X_ml):
+    with pytest.warns(UserWarning, match="values are negative"):
+        eels_ae.DAEU(3, max_epochs=1, warmup_epochs=0, random_state=0).fit(
+            X_ml - 2 * X_ml.max()
+        )

@@ -9,7 +9,7 @@ from ..endmembers import fcls, signal_subspace_endmembers
 from ..models import DAEUNet
 from ..streaming import RowStream
 from ..training import predict_in_batches
-from ..validation import Interval, IntSequence, Options
+from ..validation import Interval, IntSequence, Options, warn
 from .base import UnmixingEstimator
 from .neural import TRAINING_PARAMS_DOC, NeuralEstimator, TrainingData
 
@@ -134,6 +134,14 @@ class DAEU(NeuralEstimator, UnmixingEstimator):
 
     def _prepare(self, X, energy_axis=None):
         X, summary = self._check_fit_input(X)
+        negative = summary.n_negative / max(summary.n_samples * summary.n_features, 1)
+        if negative > 0.5:
+            warn(
+                f"{negative:.0%} of the values are negative (an over-subtracted "
+                "background?): DAEU's endmembers are non-negative spectra, so it "
+                "cannot represent these data and its result will be poor. Unmix the "
+                "raw counts, or subtract a background that leaves the data positive."
+            )
         self.n_features_in_ = summary.n_features
         self.energy_axis_ = energy_axis
         self.scale_ = summary.max_abs
