@@ -131,6 +131,11 @@ class DAEU(NeuralEstimator, UnmixingEstimator):
         "max_init_samples": Interval("int", 1),
     }
     _progress_label = "DAEU"
+    _fit_input_doc = """\
+X : array-like or dask array, shape (n_samples, n_features)
+    One spectrum per row. A dask array is streamed block by block and never
+    loaded whole.
+"""
 
     def _prepare(self, X, energy_axis=None):
         X, summary = self._check_fit_input(X)

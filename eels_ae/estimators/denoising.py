@@ -149,6 +149,10 @@ class DenoisingAE(NeuralEstimator):
         "dropout": Interval("real", 0, 1, closed="left"),
     }
     _progress_label = "Denoising AE"
+    _fit_input_doc = """\
+X : HyperSpy signal, or array (rows, columns, channels) / (pixels, channels)
+    Counts. Eager or lazy (dask): a lazy image is read band by band.
+"""
 
     # -- fitting -------------------------------------------------------------
     def _prepare(self, X, energy_axis=None, navigation_shape=None):

@@ -27,6 +27,8 @@ scikit-learn expects (it only stores the parameters).
 from __future__ import annotations
 
 import functools
+import inspect
+import textwrap
 from dataclasses import dataclass, field
 
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -121,6 +123,45 @@ class TrainingData:
     extra: dict = field(default_factory=dict)
 
 
+#: Documentation of the axis keywords ``fit`` may take (see ``_prepare``).
+_AXES_DOC = {
+    "energy_axis": """\
+    energy_axis : dict, optional
+        ``offset``, ``scale``, ``size``, ``units``, ``name`` of the energy axis
+        of an array ``X`` (a signal's own axis is used for a signal): kept in
+        ``energy_axis_`` and in model files, so that data on another axis are
+        refused later.
+""",
+    "navigation_shape": """\
+    navigation_shape : (int, int), optional
+        ``(rows, columns)`` of spectra given as ``(pixels, channels)``: pixels
+        are then named ``(x, y)`` in messages and, for spatial models, have
+        neighbours.
+""",
+}
+
+
+def _documented_fit(cls):
+    """``NeuralEstimator.fit`` with a docstring saying what this class takes."""
+    axes = [
+        name for name in inspect.signature(cls._prepare).parameters if name in _AXES_DOC
+    ]
+
+    def fit(self, X, y=None, **axes_given):
+        return NeuralEstimator.fit(self, X, y, **axes_given)
+
+    fit.__doc__ = (
+        f"Train the {cls.__name__} on ``X``.\n\n    Parameters\n    ----------\n"
+        + textwrap.indent(cls._fit_input_doc, "    ")
+        + "    y : ignored\n"
+        + "".join(_AXES_DOC[a] for a in axes)
+        + "\n    Returns\n    -------\n    self\n"
+    )
+    fit.__qualname__ = f"{cls.__name__}.fit"
+    fit.__module__ = cls.__module__
+    return fit
+
+
 class NeuralEstimator(
     DeclaredParamsMixin, ModelFileMixin, TransformerMixin, BaseEstimator
 ):
@@ -138,6 +179,14 @@ class NeuralEstimator(
     _progress_label = "Training"
     #: What a training sample is called in messages.
     _sample_unit = "spectra"
+
+    #: What ``X`` of ``fit`` is (numpydoc text, indented for a parameter).
+    _fit_input_doc = "X : array-like or dask array\n"
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "_fit_input_doc" in cls.__dict__ or "_prepare" in cls.__dict__:
+            cls.fit = _documented_fit(cls)
 
     @classmethod
     def _all_params(cls) -> dict:

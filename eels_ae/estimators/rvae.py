@@ -212,6 +212,11 @@ class RVAE(NeuralEstimator):
         "patches_per_epoch": Either((Options((None,)), Interval("int", 2))),
     }
     _progress_label = "rVAE"
+    _fit_input_doc = """\
+X : array (rows, columns, channels) or (rows, columns), numpy or dask
+    The maps (e.g. abundance maps). A dask array is read band by band and
+    its patches are built band by band: they are never all in memory.
+"""
     _sample_unit = "windows"
 
     # -- fitting -------------------------------------------------------------

@@ -151,6 +151,12 @@ class VAE(NeuralEstimator):
         "beta": Interval("real", 0),
     }
     _progress_label = "VAE"
+    _fit_input_doc = """\
+X : array-like, dask array or HyperSpy signal
+    Spectra ``(n_spectra, n_channels)``, an image ``(rows, columns,
+    channels)``, or a 1-D signal with one or two navigation axes (eager or
+    lazy). Dask data are streamed block by block, never loaded whole.
+"""
 
     # -- fitting ---------------------------------------------------------------
     def _prepare(self, X, energy_axis=None, navigation_shape=None):
