@@ -143,9 +143,12 @@ def make_signal_method(entry):
 
     def method(self, model=None, return_model=False, **params):
         inputs = {k: params.pop(k) for k in take.keywords if k in params}
+        given = {**params, **inputs}
         if model is None:
+            # Unknown keywords fail before the input is made (an NMF, say).
             check_params(cls, params, call, extra=_extra(take))
-        X, context = take.take(self, {**params, **inputs}, call)
+            model, params = cls(**params), {}
+        X, context = take.take(self, given, call)
         model = fitted_model(cls, model, params, call, X)
         out = result.build(self, model, X, context)
         return (out, model) if return_model else out
