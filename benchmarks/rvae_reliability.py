@@ -17,6 +17,7 @@ A run succeeds when both hold. Usage::
 
     python benchmarks/rvae_reliability.py --seeds 0-19 --threads 1 --jobs 2
     python benchmarks/rvae_reliability.py --seeds 0-9 --threads 2 --jobs 1
+    python benchmarks/rvae_reliability.py --seeds 0-4 --family split
 
 Each (threads) sweep is stored under its thread count in
 ``benchmarks/results/rvae_reliability.{md,json}``; a new sweep replaces the
@@ -41,13 +42,13 @@ TARGET_ARI = 0.9
 WINDOW = 13
 
 
-def score(seed):
+def score(seed, family="default"):
     """Fit with ``random_state=seed`` and score against the ground truth."""
     from eels_ae import RVAE
     from eels_ae.data import motif_maps
 
-    train = motif_maps((96, 96), min_distance=16, random_state=1)
-    test = motif_maps((160, 160), min_distance=16, random_state=5)
+    train = motif_maps((96, 96), min_distance=16, random_state=1, family=family)
+    test = motif_maps((160, 160), min_distance=16, random_state=5, family=family)
     t0 = time.perf_counter()
     model = RVAE(window=WINDOW, random_state=seed, show_progressbar=False)
     model.fit(train.maps)
@@ -65,12 +66,12 @@ def score(seed):
     )
 
 
-def worker(seeds, threads):
+def worker(seeds, threads, family):
     import torch
 
     torch.set_num_threads(threads)
     for seed in seeds:
-        print(json.dumps(score(seed)), flush=True)
+        print(json.dumps(score(seed, family)), flush=True)
 
 
 def parse_seeds(text):
@@ -86,6 +87,12 @@ def main():
     p.add_argument("--seeds", default="0-9", help="e.g. 0-19 or 0,3,5")
     p.add_argument("--threads", type=int, default=1, help="torch threads per fit")
     p.add_argument("--jobs", type=int, default=1, help="fits run side by side")
+    p.add_argument(
+        "--family",
+        default="default",
+        help="motif family of eels_ae.data.motif_maps (default, split, dumbbell, "
+        "cross): the others have a two- or four-fold symmetric body",
+    )
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     p.add_argument(
         "--render", action="store_true", help="only rewrite the .md from the .json"
@@ -93,11 +100,14 @@ def main():
     args = p.parse_args()
     seeds = parse_seeds(args.seeds)
     if args.worker:
-        return worker(seeds, args.threads)
+        return worker(seeds, args.threads, args.family)
     previous = HERE / "results" / "rvae_reliability.json"
     sweeps = json.loads(previous.read_text())["sweeps"] if previous.exists() else {}
     if not args.render:
-        sweeps[str(args.threads)] = sweep(args, seeds)
+        key = str(args.threads)
+        if args.family != "default":
+            key = f"{args.family}/{args.threads}"
+        sweeps[key] = sweep(args, seeds)
     print(f"written {render(sweeps)}")
 
 
@@ -116,6 +126,8 @@ def sweep(args, seeds):
                 str(args.threads),
                 "--seeds",
                 ",".join(map(str, seeds[j :: args.jobs])),
+                "--family",
+                args.family,
             ],
             stdout=subprocess.PIPE,
             text=True,
@@ -133,7 +145,13 @@ def sweep(args, seeds):
             raise RuntimeError("a worker failed")
     runs.sort(key=lambda r: r["seed"])
 
-    return dict(threads=args.threads, jobs=args.jobs, machine=machine_info(), runs=runs)
+    return dict(
+        threads=args.threads,
+        jobs=args.jobs,
+        family=args.family,
+        machine=machine_info(),
+        runs=runs,
+    )
 
 
 def render(sweeps):
@@ -142,20 +160,28 @@ def render(sweeps):
 
     lines = [
         "# rVAE reliability over seeds (default settings)\n",
-        "Train: `motif_maps((96, 96), min_distance=16, random_state=1)`; scored on "
-        "`motif_maps((160, 160), min_distance=16, random_state=5)` at the motif "
+        "Train: `motif_maps((96, 96), min_distance=16, random_state=1, "
+        "family=...)`; scored on the unseen "
+        "`motif_maps((160, 160), min_distance=16, random_state=5, family=...)` at "
+        "the motif "
         f"centres; `RVAE(window={WINDOW}, random_state=seed)`, everything else "
         "default. Success: angle circular correlation >= "
         f"{TARGET_R} for both classes and class ARI >= {TARGET_ARI}.\n",
     ]
-    for key in sorted(sweeps, key=int):
+
+    def order(key):
+        family, _, threads = key.rpartition("/")
+        return (family, int(threads))
+
+    for key in sorted(sweeps, key=order):
         sw = sweeps[key]
         rs = sw["runs"]
         n_ok = sum(r["ok"] for r in rs)
         m = sw["machine"]
+        family = sw.get("family", "default")
         lines += [
-            f"## {sw['threads']} torch thread(s) per fit, {sw['jobs']} fit(s) side "
-            "by side\n",
+            f"## Motifs {family!r}: {sw['threads']} torch thread(s) per fit, "
+            f"{sw['jobs']} fit(s) side by side\n",
             f"Machine: {m['cpu']}, {m['cpu_count']} cores, torch {m.get('torch')}, "
             f"{m['date']}.\n",
             f"**Both targets met in {n_ok} of {len(rs)} runs** "

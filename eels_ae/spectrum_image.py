@@ -47,7 +47,7 @@ class SpectrumImage:
     title : str or None
         Title of the input signal, if any.
     wrap : callable or None
-        ``wrap(cube, title)``: a cube as the input's kind of object (set by
+        ``wrap(cube, title, metadata)``: a cube as the input's kind of object (set by
         the HyperSpy layer for signals).
     make_maps : callable or None
         ``make_maps(data, title, stack_axis, metadata)``: images on the
@@ -89,10 +89,14 @@ class SpectrumImage:
         """The cube as spectra ``(pixels, channels)`` (C order)."""
         return self.cube.reshape(-1, self.n_channels)
 
-    def like_input(self, cube, title=None):
-        """``cube`` (same rows, columns; any channels) as the input's kind of object."""
+    def like_input(self, cube, title=None, metadata=None):
+        """``cube`` (same rows, columns; any channels) as the input's kind of object.
+
+        ``metadata`` items (``{"Denoising.fidelity": ...}``) are set on a
+        signal and ignored for an array.
+        """
         if self.wrap is not None:
-            return self.wrap(cube, title)
+            return self.wrap(cube, title, metadata)
         return cube.reshape(self.shape[:-1] + (cube.shape[-1],))
 
     def maps(self, data, title, stack_axis=None, metadata=None):

@@ -202,6 +202,7 @@ class BandStream:
         band_bytes=64 * 2**20,
         sample_bytes=None,
         band_rows=None,
+        repeats=1,
     ):
         if cube.ndim != 3:
             raise ValueError(f"BandStream needs a 3-D cube, got shape {cube.shape}.")
@@ -219,6 +220,7 @@ class BandStream:
             # Never cut a dask chunk finer than it is stored.
             rows = max(rows, max(cube.chunks[0]))
         self.band_rows = int(max(1, min(rows, n_rows)))
+        self.repeats = int(repeats)
 
     @property
     def n_bands(self) -> int:
@@ -240,9 +242,14 @@ class BandStream:
             )
 
     def batches(self, batch_size, rng=None) -> Iterator[np.ndarray]:
-        """Yield shuffled mini-batches of samples, band by band."""
-        for _, samples in self.bands(rng):
-            n = len(samples)
-            order = rng.permutation(n) if rng is not None else np.arange(n)
-            for lo, hi in batch_bounds(n, batch_size):
-                yield samples[order[lo:hi]]
+        """Yield shuffled mini-batches of samples, band by band.
+
+        With an ``rng`` (training), the image is gone through ``repeats``
+        times, each time with new random draws of ``make_samples``.
+        """
+        for _ in range(self.repeats if rng is not None else 1):
+            for _, samples in self.bands(rng):
+                n = len(samples)
+                order = rng.permutation(n) if rng is not None else np.arange(n)
+                for lo, hi in batch_bounds(n, batch_size):
+                    yield samples[order[lo:hi]]

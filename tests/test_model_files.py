@@ -239,8 +239,8 @@ def test_registry_drives_decomposition_names_and_spatial_input(data):
             self.seen_shape_ = X.shape
             return super().fit(X.reshape(-1, X.shape[-1]))
 
-        def transform(self, X):
-            return super().transform(X.reshape(-1, X.shape[-1]))
+        def abundances_and_scale(self, X):  # what transform and fit_transform use
+            return super().abundances_and_scale(X.reshape(-1, X.shape[-1]))
 
     syn, _, _ = data
     eels_ae.register_algorithm("image_vca", ImageVCA, input="image")

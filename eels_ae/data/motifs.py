@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.utils import check_random_state
 
-__all__ = ["MOTIF_PARTS", "MotifImage", "motif_maps"]
+__all__ = ["MOTIF_FAMILIES", "MOTIF_PARTS", "MotifImage", "motif_maps"]
 
 #: The blobs of each motif class, in the motif's frame (``u`` along the x
 #: axis, ``v`` along y, pixels, before rotation): centre (u, v), sd (u, v),
@@ -45,6 +45,56 @@ MOTIF_PARTS = {
         ((2.25, -1.3), (1.0, 1.0), 1.0, (1.0, 0.4, 0.0)),
         ((-2.25, -1.3), (1.0, 1.0), 1.0, (1.0, 0.4, 0.0)),
     ],
+}
+
+#: Other motif families, for tests on images unlike the training ones: in each,
+#: class 0 has a body with a two-fold (or four-fold) symmetry whose only
+#: asymmetry is a weaker part in another channel, so that its angle over the
+#: full circle rests on that part alone; class 1 is a three-lobed motif.
+MOTIF_FAMILIES = {
+    "default": MOTIF_PARTS,
+    # Rod in channel 0 only, a small satellite in channel 2 only.
+    "split": {
+        0: [
+            ((0.0, 0.0), (3.0, 0.9), 1.0, (1.0, 0.0, 0.0)),
+            ((0.0, 3.4), (0.8, 0.8), 0.7, (0.0, 0.0, 1.0)),
+        ],
+        1: [
+            ((0.0, 2.6), (1.0, 1.0), 1.0, (0.0, 1.0, 0.0)),
+            ((2.25, -1.3), (1.0, 1.0), 1.0, (1.0, 0.0, 0.0)),
+            ((-2.25, -1.3), (1.0, 1.0), 1.0, (1.0, 0.0, 0.0)),
+        ],
+    },
+    # Two equal lobes (a dumbbell) in channel 0, a weak dot in channel 2 on
+    # one side of its waist.
+    "dumbbell": {
+        0: [
+            ((2.4, 0.0), (1.1, 1.1), 1.0, (1.0, 0.2, 0.0)),
+            ((-2.4, 0.0), (1.1, 1.1), 1.0, (1.0, 0.2, 0.0)),
+            ((0.0, 2.8), (0.8, 0.8), 0.6, (0.0, 0.2, 1.0)),
+        ],
+        1: [
+            ((0.0, 2.6), (1.0, 1.0), 1.4, (0.0, 0.2, 1.0)),
+            ((2.25, -1.3), (1.0, 1.0), 1.0, (1.0, 0.2, 0.0)),
+            ((-2.25, -1.3), (1.0, 1.0), 1.0, (1.0, 0.2, 0.0)),
+        ],
+    },
+    # Four equal lobes (four-fold) in channel 0, a weak dot in channel 1
+    # between two of them.
+    "cross": {
+        0: [
+            ((2.4, 0.0), (0.9, 0.9), 1.0, (1.0, 0.0, 0.0)),
+            ((-2.4, 0.0), (0.9, 0.9), 1.0, (1.0, 0.0, 0.0)),
+            ((0.0, 2.4), (0.9, 0.9), 1.0, (1.0, 0.0, 0.0)),
+            ((0.0, -2.4), (0.9, 0.9), 1.0, (1.0, 0.0, 0.0)),
+            ((2.0, 2.0), (0.8, 0.8), 0.6, (0.0, 1.0, 0.0)),
+        ],
+        1: [
+            ((0.0, 2.6), (1.0, 1.0), 1.4, (0.0, 0.0, 1.0)),
+            ((2.25, -1.3), (1.0, 1.0), 1.0, (1.0, 0.0, 0.0)),
+            ((-2.25, -1.3), (1.0, 1.0), 1.0, (1.0, 0.0, 0.0)),
+        ],
+    },
 }
 
 #: Radius (pixels) that holds every part of both motifs.
@@ -189,7 +239,7 @@ class MotifImage:
         return s
 
 
-def render_motif(label, angle, shape, centre):
+def render_motif(label, angle, shape, centre, family="default"):
     """One motif (``label`` at ``angle``) on a ``shape`` grid: ``(*shape, 3)``."""
     rows, cols = np.mgrid[: shape[0], : shape[1]]
     x, y = cols - centre[1], rows - centre[0]
@@ -197,7 +247,7 @@ def render_motif(label, angle, shape, centre):
     c, s = np.cos(angle), np.sin(angle)
     u, v = c * x + s * y, -s * x + c * y
     out = np.zeros(tuple(shape) + (3,))
-    for (cu, cv), (su, sv), amp, weights in MOTIF_PARTS[label]:
+    for (cu, cv), (su, sv), amp, weights in MOTIF_FAMILIES[family][label]:
         blob = amp * np.exp(-0.5 * (((u - cu) / su) ** 2 + ((v - cv) / sv) ** 2))
         out += blob[..., None] * np.asarray(weights)
     return out
@@ -209,6 +259,7 @@ def motif_maps(
     min_distance=11.0,
     noise=0.03,
     random_state=None,
+    family="default",
 ):
     """Maps of randomly placed, randomly rotated motifs of two classes.
 
@@ -227,6 +278,13 @@ def motif_maps(
         Standard deviation of Gaussian noise (the brightest part of a motif
         is ~1.8).
     random_state : int, RandomState instance or None
+    family : str, default "default"
+        Which motifs (:data:`MOTIF_FAMILIES`): ``"default"`` (module
+        docstring), ``"split"`` (a rod in channel 0 with a satellite in
+        channel 2 only), ``"dumbbell"`` (two equal lobes and a weak dot) or
+        ``"cross"`` (four equal lobes and a weak dot): class 0 of the last
+        three has a two- or four-fold symmetric body whose angle over the full
+        circle is set by a weak part in another channel.
 
     Returns
     -------
@@ -241,6 +299,11 @@ def motif_maps(
     >>> m.maps.shape
     (48, 48, 3)
     """
+    if family not in MOTIF_FAMILIES:
+        raise ValueError(
+            f"family must be one of {', '.join(map(repr, MOTIF_FAMILIES))}, "
+            f"got {family!r}."
+        )
     rs = check_random_state(random_state)
     rows, cols = (int(n) for n in shape)
     r = int(np.ceil(MOTIF_RADIUS))
@@ -279,7 +342,7 @@ def motif_maps(
         lo_i, lo_j = max(0, i - 2 * r), max(0, j - 2 * r)
         hi_i, hi_j = min(rows, i + 2 * r + 1), min(cols, j + 2 * r + 1)
         clean[lo_i:hi_i, lo_j:hi_j] += render_motif(
-            label, angle, (hi_i - lo_i, hi_j - lo_j), (i - lo_i, j - lo_j)
+            label, angle, (hi_i - lo_i, hi_j - lo_j), (i - lo_i, j - lo_j), family
         )
     maps = clean + noise * rs.standard_normal(clean.shape)
     return MotifImage(

@@ -10,7 +10,7 @@ from ..models import DAEUNet
 from ..streaming import RowStream
 from ..training import predict_in_batches
 from ..validation import Interval, IntSequence, Options, warn
-from .base import UnmixingEstimator
+from .base import INTENSITY_DOC, UnmixingEstimator
 from .neural import TRAINING_PARAMS_DOC, NeuralEstimator, TrainingData
 
 __all__ = ["DAEU"]
@@ -59,7 +59,7 @@ class DAEU(NeuralEstimator, UnmixingEstimator):
         original DAEU. Both are >= 0 and sum to one; on the synthetic
         benchmark FCLS gives several times lower abundance error (NMSE) than
         the encoder, for the same endmembers (see Notes).
-{TRAINING_PARAMS_DOC}    max_init_samples : int, default 50000
+{INTENSITY_DOC}{TRAINING_PARAMS_DOC}    max_init_samples : int, default 50000
         Spectra drawn for the VCA initialisation (all if fewer).
 
     Attributes
@@ -101,7 +101,9 @@ class DAEU(NeuralEstimator, UnmixingEstimator):
     - the encoder's abundances are noisier than a constrained least-squares
       solve with the same endmembers, hence ``abundances="fcls"``; the
       encoder stays available (``abundances="encoder"``).
-    """.replace("{TRAINING_PARAMS_DOC}", TRAINING_PARAMS_DOC)
+    """.replace("{TRAINING_PARAMS_DOC}", TRAINING_PARAMS_DOC).replace(
+        "{INTENSITY_DOC}", INTENSITY_DOC
+    )
 
     _model_params = {
         "n_components": None,
@@ -113,6 +115,7 @@ class DAEU(NeuralEstimator, UnmixingEstimator):
         "decoder_lr_factor": 0.1,
         "abundances": "fcls",
         "max_init_samples": 50000,
+        "intensity": "fixed",
     }
     _training_defaults = {
         "max_epochs": 40,
@@ -129,6 +132,7 @@ class DAEU(NeuralEstimator, UnmixingEstimator):
         "decoder_lr_factor": Interval("real", 0),
         "abundances": Options(("fcls", "encoder")),
         "max_init_samples": Interval("int", 1),
+        "intensity": Options(("per_pixel", "fixed")),
     }
     _progress_label = "DAEU"
     _fit_input_doc = """\
@@ -139,6 +143,7 @@ X : array-like or dask array, shape (n_samples, n_features)
 
     def _prepare(self, X, energy_axis=None):
         X, summary = self._check_fit_input(X)
+        self._warn_if_too_few_components(X, summary)
         negative = summary.n_negative / max(summary.n_samples * summary.n_features, 1)
         if negative > 0.5:
             warn(

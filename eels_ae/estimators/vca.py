@@ -7,13 +7,13 @@ import numpy as np
 from ..endmembers import fcls, signal_subspace_endmembers
 from ..streaming import RowStream
 from ..validation import Either, Interval, Options, SeedLike
-from .base import UnmixingEstimator
+from .base import INTENSITY_DOC, UnmixingEstimator
 
 __all__ = ["VCA"]
 
 
 class VCA(UnmixingEstimator):
-    """Vertex Component Analysis + FCLS, as a scikit-learn estimator.
+    __doc__ = """Vertex Component Analysis + FCLS, as a scikit-learn estimator.
 
     VCA (Nascimento & Bioucas-Dias, "Vertex component analysis: a fast
     algorithm to unmix hyperspectral data", 2005 [Nascimento2005]_) picks the
@@ -31,7 +31,7 @@ class VCA(UnmixingEstimator):
     max_init_samples : int, default 50000
         For data larger than this (or than 16 MiB of float32), VCA runs on a
         random subset of that many spectra; abundances are computed for all.
-    random_state : int, RandomState instance or None
+{INTENSITY_DOC}    random_state : int, RandomState instance or None
         Seeds the random directions of VCA and the subset.
 
     Attributes
@@ -50,19 +50,21 @@ class VCA(UnmixingEstimator):
     >>> syn = eels_ae.data.chequerboard_spectrum_image("ml", random_state=0)
     >>> s = syn.signal
     >>> s.decomposition(algorithm="vca", output_dimension=3, print_info=False)
-    """
+    """.replace("{INTENSITY_DOC}", INTENSITY_DOC)
 
     _model_params = {
         "n_components": None,
         "snr": None,
         "max_init_samples": 50000,
         "random_state": None,
+        "intensity": "fixed",
     }
     _positional = ("n_components",)
     _constraints = {
         "snr": Either((Options((None,)), Interval("real"))),
         "max_init_samples": Interval("int", 1),
         "random_state": SeedLike(),
+        "intensity": Options(("per_pixel", "fixed")),
     }
 
     def _fit(self, X, summary):
@@ -71,14 +73,38 @@ class VCA(UnmixingEstimator):
         idx, rows = stream.sample_rows(self._init_sample_size(summary.n_features), rng)
         keep = ~summary.zero_rows[idx]
         idx, rows = idx[keep], rows[keep]
+        norm = None
+        if self.intensity == "per_pixel":
+            rows, norm = _unit_sum(rows)
         endmembers, picked = signal_subspace_endmembers(
             rows, self.n_components, random_state=rng, snr=self.snr
         )
-        self.components_ = np.asarray(endmembers, dtype=np.float64)
+        endmembers = np.asarray(endmembers, dtype=np.float64)
+        if norm is not None:
+            # Back to the intensity of the pixel each one was picked from: the
+            # relative scale of the endmembers sets what a share of the
+            # abundances means, and with one thickness everywhere this gives
+            # the endmembers (and abundances) of intensity="fixed".
+            endmembers *= norm[np.asarray(picked)][:, None]
+        self.components_ = endmembers
         self.indices_ = idx[np.asarray(picked)]
 
     def _abundances(self, stream):
         return stream.map_blocks(lambda block: fcls(block, self.components_))
+
+
+def _unit_sum(rows):
+    """Rows divided by their sums, and the sums.
+
+    With a free scale per pixel, the spectra divided by their sums still lie
+    on a simplex whose vertices are the endmembers divided by theirs, so VCA
+    finds them whatever the thickness of each pixel; on the raw rows it picks
+    the thickest pixels as the "purest" (on a 0.5-2x thickness gradient, one
+    endmember 13 degrees off).
+    """
+    sums = rows.sum(axis=1, dtype=np.float64)
+    sums = np.where(np.abs(sums) > 0, sums, 1.0)
+    return (rows / sums[:, None]).astype(rows.dtype, copy=False), sums
 
 
 def _as_seed(random_state):

@@ -28,6 +28,7 @@ def energy_axis_dict(axis):
         "size": int(axis.size),
         "units": str(axis.units),
         "name": str(axis.name),
+        "binned": bool(axis.is_binned),
     }
 
 
@@ -70,11 +71,13 @@ def signal_to_spectrum_image(X, name="this method"):
     )
 
 
-def _like_signal(signal, cube, title=None):
+def _like_signal(signal, cube, title=None, metadata=None):
     data = cube.reshape(signal.data.shape[:-1] + (cube.shape[-1],))
     out = copy_with_new_data(signal, data)
     if title is not None:
         out.metadata.General.title = title
+    for key, value in (metadata or {}).items():
+        out.metadata.set_item(key, value)
     return out
 
 

@@ -20,7 +20,10 @@ def remove_power_law(band, energy, background_range):
     band : ndarray, shape (..., n_channels)
     energy : dict or None
         ``offset`` and ``scale`` of the energy axis; ``None`` means channel
-        indices.
+        indices. ``binned`` (default True: counts per channel, as EELS data
+        are) matters: HyperSpy's fast power-law estimate differs for binned
+        and unbinned data, and on a real core-loss image the unbinned
+        estimate left a pedestal of the height of the edge.
     background_range : (float, float)
         Pre-edge window, in the units of the energy axis.
     """
@@ -30,6 +33,7 @@ def remove_power_law(band, energy, background_range):
     axis = s.axes_manager.signal_axes[0]
     if energy is not None:
         axis.offset, axis.scale = energy["offset"], energy["scale"]
+    axis.is_binned = bool((energy or {}).get("binned", True))
     # A power law needs positive counts in the fit window: clip at a tiny value
     # so that a pixel with no counts there gives no background instead of NaN.
     lo, hi = (

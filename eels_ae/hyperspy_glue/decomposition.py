@@ -156,7 +156,10 @@ def _wrap(original, lazy):
         arguments = dict(bound.arguments)
         algorithm = arguments["algorithm"]
         if not _is_ours(algorithm):
-            return original(self, *args, **kwargs)
+            out = original(self, *args, **kwargs)
+            # HyperSpy's own results have no intensity scale.
+            self.learning_results.__dict__.pop("intensity_scale", None)
+            return out
         extra = arguments.pop("kwargs", {})
         if isinstance(algorithm, str):
             estimator = make_estimator(algorithm, arguments["output_dimension"], extra)
@@ -196,6 +199,7 @@ def _wrap(original, lazy):
                 out = original(**arguments)
             # The axis trained on travels with the model (model files, apply).
             estimator.energy_axis_ = signal_energy_axis(self)
+            _keep_intensity_scale(self, estimator)
             if poisson:
                 _warn_poisson_loadings(self.learning_results.loadings)
             return out
@@ -216,6 +220,19 @@ def _wrap(original, lazy):
 
     setattr(decomposition, _WRAPPED, original)
     return decomposition
+
+
+def _keep_intensity_scale(signal, estimator):
+    """``s.learning_results.intensity_scale``: the per-pixel scale beside the
+    sum-to-one loadings (navigation shape, array order), when there is one."""
+    scale = getattr(estimator, "intensity_scale_", None)
+    if getattr(estimator, "intensity", "fixed") != "per_pixel":
+        scale = None
+    nav = navigation_shape_in_array(signal)
+    if scale is not None and np.size(scale) == int(np.prod(nav)):
+        signal.learning_results.intensity_scale = np.asarray(scale).reshape(nav)
+    else:
+        signal.learning_results.__dict__.pop("intensity_scale", None)
 
 
 def _warn_poisson_loadings(loadings):
@@ -281,7 +298,7 @@ def _lazy_decomposition(
         )
     estimator = algorithm
     X = spectrum_image_array(self) if image else unfolded_spectra(self)
-    loadings = estimator.fit(X).transform(X)
+    loadings = estimator.fit_transform(X)
     target = LearningResults()
     target.factors = estimator.components_.T.copy()
     target.loadings = loadings
@@ -310,17 +327,45 @@ def _lazy_decomposition(
     return estimator if return_info else None
 
 
+def _wrap_model(original):
+    """``get_decomposition_model`` / ``get_bss_model`` times the per-pixel
+    intensity scale of eels_ae's results (``x ~ scale * loadings @ factors``),
+    so that HyperSpy's reconstruction follows the thickness of each pixel."""
+
+    @functools.wraps(original)
+    def get_model(self, *args, **kwargs):
+        rec = original(self, *args, **kwargs)
+        scale = self.learning_results.__dict__.get("intensity_scale")
+        if scale is not None:
+            nav = navigation_shape_in_array(self)
+            scale = np.asarray(scale).reshape(nav + (1,) * (rec.data.ndim - len(nav)))
+            rec.data = rec.data * scale.astype(rec.data.dtype, copy=False)
+        return rec
+
+    setattr(get_model, _WRAPPED, original)
+    return get_model
+
+
+_MODEL_METHODS = ("get_decomposition_model", "get_bss_model")
+
+
 def install():
-    """Wrap HyperSpy's ``decomposition`` methods (once; later calls do nothing)."""
+    """Wrap HyperSpy's ``decomposition`` methods and the reconstructions
+    (once; later calls do nothing)."""
     for cls, lazy in decomposition_classes():
         method = cls.__dict__["decomposition"]
         if not hasattr(method, _WRAPPED):
             cls.decomposition = _wrap(method, lazy)
+        for name in _MODEL_METHODS:
+            method = cls.__dict__.get(name)
+            if method is not None and not hasattr(method, _WRAPPED):
+                setattr(cls, name, _wrap_model(method))
 
 
 def uninstall():
-    """Give HyperSpy back its own ``decomposition`` methods."""
+    """Give HyperSpy back its own methods."""
     for cls, _ in decomposition_classes():
-        method = cls.__dict__["decomposition"]
-        if hasattr(method, _WRAPPED):
-            cls.decomposition = getattr(method, _WRAPPED)
+        for name in ("decomposition",) + _MODEL_METHODS:
+            method = cls.__dict__.get(name)
+            if method is not None and hasattr(method, _WRAPPED):
+                setattr(cls, name, getattr(method, _WRAPPED))

@@ -12,6 +12,7 @@ import torch
 
 from ..validation import warn
 from .callbacks import EpochEnd, ProgressBarCallback, call_hook
+from .threads import ThreadGovernor
 
 __all__ = ["TrainingResult", "train"]
 
@@ -125,6 +126,7 @@ def train(
     no_improvement = 0
     hooks = [ProgressBarCallback(show_progressbar), *(callbacks or ())]
     start = time.perf_counter()
+    governor = ThreadGovernor(device)
     begin = EpochEnd(-1, math.nan, 0.0, max_epochs=max_epochs, phase=desc)
     for hook in hooks:
         call_hook(hook, "on_train_begin", begin)
@@ -135,6 +137,7 @@ def train(
             model.train()
             total, count = 0.0, 0
             for batch in stream.batches(batch_size, rng):
+                governor.check()
                 x = torch.from_numpy(batch).to(device, non_blocking=True)
                 loss = model.loss(x)
                 if not torch.isfinite(loss):
@@ -190,6 +193,7 @@ def train(
             "best weights so far.",
         )
     finally:
+        governor.restore()
         for hook in hooks:
             call_hook(hook, "on_train_end", result)
     if best_state is not None:
