@@ -25,6 +25,20 @@ __all__ = ["FidelityReport", "denoising_fidelity", "fit_noise_model"]
 #: Poisson synthetic images stay below it at every pixel).
 Z_LIMIT = 6.0
 
+#: Side of the blocks of pixels checked together (see ``region_z``).
+BLOCK = 4
+
+
+def _block_ids(shape, b):
+    """Block number of every pixel (C order), or None for a single spectrum."""
+    if len(shape) == 2 and shape[0] > 1:
+        rows, cols = np.indices(shape)
+        return ((rows // b) * (-(-shape[1] // b)) + cols // b).ravel()
+    n = int(np.prod(shape))
+    if n < 2:
+        return None
+    return np.arange(n) // (b * b)
+
 
 @dataclass
 class FidelityReport:
@@ -37,6 +51,12 @@ class FidelityReport:
         ``window`` channels, in units of its expected noise. Pure noise stays
         below about 4; above :data:`Z_LIMIT` the output differs from the
         input by more than the noise allows somewhere in the spectrum.
+    region_z : ndarray, shape navigation
+        The same for the residual summed over the block of ``BLOCK x BLOCK``
+        pixels (``BLOCK**2`` along a line scan) that holds the pixel: a
+        change that varies slowly across the image (an edge shift following a
+        drift, erased by the denoiser) hides in the noise of each pixel but
+        not in a block.
     z_energy : ndarray, shape navigation
         Channel (or energy, when an axis is given) where ``z_max`` is reached.
     chi2 : ndarray, shape navigation
@@ -54,6 +74,7 @@ class FidelityReport:
     """
 
     z_max: np.ndarray
+    region_z: np.ndarray
     z_energy: np.ndarray
     chi2: np.ndarray
     gain: float
@@ -64,9 +85,9 @@ class FidelityReport:
 
     @property
     def unfaithful(self):
-        """Boolean map of the pixels with ``z_max`` above :data:`Z_LIMIT`
-        (see also ``mean_z_max``, the same for all pixels together)."""
-        return self.z_max > Z_LIMIT
+        """Boolean map of the pixels with ``z_max`` or ``region_z`` above
+        :data:`Z_LIMIT` (see also ``mean_z_max``, for all pixels together)."""
+        return (self.z_max > Z_LIMIT) | (self.region_z > Z_LIMIT)
 
     def summary(self, where=None, units="channel"):
         """One sentence naming the worst pixels, or ``None`` when all are fine."""
@@ -81,7 +102,7 @@ class FidelityReport:
             )
         if n_bad == 0:
             return overall
-        flat = self.z_max.ravel()
+        flat = np.maximum(self.z_max, self.region_z).ravel()
         worst = np.argsort(flat)[::-1][: min(3, n_bad)]
         name = where or (lambda i: f"spectrum {i}")
         places = ", ".join(
@@ -111,9 +132,13 @@ def fit_noise_model(spectra, reference, window=1, lag=None):
     Parameters
     ----------
     spectra : ndarray, shape (n, channels)
-        Raw data.
+        Raw data, or better the raw data minus a smooth estimate of the
+        signal (what :func:`denoising_fidelity` passes): then the sharp
+        features of the spectra (edges, near-edge peaks a few channels wide)
+        do not add to the second differences.
     reference : ndarray, shape (n, channels)
-        A smooth estimate of the signal (the denoised output).
+        A smooth estimate of the signal (the denoised output): the
+        intensity at which each variance is measured.
     window : int, default 1
         Channels summed (the variance returned is that of such sums).
     lag : int, optional
@@ -193,22 +218,35 @@ def denoising_fidelity(raw, denoised, window=16, energy=None):
     x, y = raw.reshape(-1, n_channels), den.reshape(-1, n_channels)
     w = int(max(1, min(window, n_channels // 4)))
     level = np.clip(y, 0.0, None)
-    gain1, offset1 = fit_noise_model(x, y)
+    gain1, offset1 = fit_noise_model(x - y, y)
     chi2 = np.mean((x - y) ** 2 / np.maximum(gain1 * level + offset1, 1e-12), axis=1)
     # Windowed sums of the residual against the noise of such sums.
-    gain, offset = fit_noise_model(x, y, window=w)
+    gain, offset = fit_noise_model(x - y, y, window=w)
     r_sum = _window_sums(x - y, w)
     v_sum = np.maximum(gain * _window_sums(level, w) / w + offset, 1e-12)
     z = np.abs(r_sum) / np.sqrt(v_sum)
     at = np.argmax(z, axis=1)
     channel = at + w // 2
     where = channel if energy is None else np.asarray(energy)[channel]
+    # Blocks of neighbouring pixels: a change that varies slowly across the
+    # image (an edge shift that follows a drift) can hide in each pixel's
+    # noise but adds up over a block.
+    block = _block_ids(shape, BLOCK)
+    region_z = np.zeros(len(z))
+    if block is not None:
+        order = np.argsort(block, kind="stable")
+        starts = np.flatnonzero(np.r_[True, np.diff(block[order]) != 0])
+        rb = np.add.reduceat(r_sum[order], starts, axis=0)
+        vb = np.add.reduceat(v_sum[order], starts, axis=0)
+        zb = (np.abs(rb) / np.sqrt(vb)).max(axis=1)
+        region_z[order] = np.repeat(zb, np.diff(np.r_[starts, len(order)]))
     # All pixels together: residual sums against the summed variances.
     z_all = np.abs(r_sum.sum(axis=0)) / np.sqrt(v_sum.sum(axis=0))
     at_all = int(np.argmax(z_all))
     e_all = at_all + w // 2 if energy is None else np.asarray(energy)[at_all + w // 2]
     return FidelityReport(
         z_max=z[np.arange(len(z)), at].reshape(shape),
+        region_z=region_z.reshape(shape),
         z_energy=np.asarray(where, dtype=np.float64).reshape(shape),
         chi2=chi2.reshape(shape),
         gain=gain1,

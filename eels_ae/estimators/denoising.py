@@ -27,7 +27,7 @@ _NORMALIZE = ("global", "spectrum")
 #: spectrum image (STO/LSMO, 1024 channels): trained on all 294 spectra the
 #: output stayed within the noise at 293 pixels; on a 49-pixel and a 9-pixel
 #: line scan of the same data it collapsed towards one mean spectrum and
-#: added a La M edge to every STO pixel (57 % and 89 % of the spectra flagged
+#: added a La M edge to every STO pixel (19 of 49 and 5 of 9 spectra flagged
 #: by the fidelity check).
 MIN_SPECTRA = 64
 
