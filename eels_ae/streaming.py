@@ -192,6 +192,9 @@ class BandStream:
         chunks: for samples much larger than the cube's rows (e.g. image
         patches), where reading a dask chunk once per band costs less than
         holding the samples of a whole chunk.
+    repeats : int, default 1
+        Passes over the image per call of :meth:`batches` with an ``rng``
+        (an epoch of a small image: new random draws each pass).
     """
 
     def __init__(

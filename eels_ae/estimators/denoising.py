@@ -24,8 +24,9 @@ _NOISES = ("auto", "poisson", "gaussian", None)
 _NORMALIZE = ("global", "spectrum")
 
 #: Fewest spectra a denoiser is trained on. Measured on the bundled real
-#: spectrum image (STO/LSMO, 1024 channels): trained on all 294 spectra the
-#: output stayed within the noise at 293 pixels; on a 49-pixel and a 9-pixel
+#: spectrum image (STO/LSMO, 1024 channels): trained on all 294 spectra with
+#: the defaults the output stayed within the noise at every pixel; on a
+#: 49-pixel and a 9-pixel
 #: line scan of the same data it collapsed towards one mean spectrum and
 #: added a La M edge to every STO pixel (19 of 49 and 5 of 9 spectra flagged
 #: by the fidelity check).
@@ -198,12 +199,10 @@ X : HyperSpy signal, or array (rows, columns, channels) / (pixels, channels)
                 f"from, got n_samples = {n_pixels}: with fewer, the network learns a "
                 "typical spectrum rather than the variations between pixels, and "
                 "gives it back everywhere (edges appear where the data have none). "
-                "For so "
-                "few spectra use PCA (s.decomposition(); "
+                "For so few spectra use PCA (s.decomposition(); "
                 "s.get_decomposition_model(k)) or sum neighbouring pixels."
             )
         stream = self._training_stream(si)
-        stream.repeats = -(-MIN_EPOCH_SAMPLES // n_pixels)
         return TrainingData(stream, n_pixels * stream.repeats)
 
     def _build(self, data, rng):
@@ -344,8 +343,13 @@ X : HyperSpy signal, or array (rows, columns, channels) / (pixels, channels)
             return self._normalize(samples)
 
         per_sample = 4 * si.n_channels * (n * n + (0 if self._self else 1))
+        n_pixels = si.cube.shape[0] * si.cube.shape[1]
         return BandStream(
-            si.cube, make_samples, halo=self._halo(si, True), sample_bytes=per_sample
+            si.cube,
+            make_samples,
+            halo=self._halo(si, True),
+            sample_bytes=per_sample,
+            repeats=-(-MIN_EPOCH_SAMPLES // n_pixels),
         )
 
     def _normalize(self, samples, return_norm=False):
@@ -380,8 +384,7 @@ X : HyperSpy signal, or array (rows, columns, channels) / (pixels, channels)
     def _remove_background(self, cube):
         if self.background_range is None:
             return cube
-        out = _remove_power_law(cube, self.energy_axis_, self.background_range)
-        return out.reshape(cube.shape)
+        return _remove_power_law(cube, self.energy_axis_, self.background_range)
 
     def denoise(self, X, return_fidelity=False):
         """Denoise a spectrum image with the trained network.
