@@ -545,6 +545,8 @@ def render(records, summary, info, args, shape, si):
         COLUMNS.format(drift=si.drift),
         "## Machine",
         "",
+        "Run with no other torch process on the machine.",
+        "",
         machine_markdown(info),
         "",
         "Command: `python benchmarks/denoise.py " + " ".join(args.argv) + "`",

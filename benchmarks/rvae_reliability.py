@@ -166,7 +166,8 @@ def render(sweeps):
         "the motif "
         f"centres; `RVAE(window={WINDOW}, random_state=seed)`, everything else "
         "default. Success: angle circular correlation >= "
-        f"{TARGET_R} for both classes and class ARI >= {TARGET_ARI}.\n",
+        f"{TARGET_R} for both classes and class ARI >= {TARGET_ARI}. Each sweep "
+        "ran with no other torch process on the machine.\n",
     ]
 
     def order(key):
