@@ -119,6 +119,30 @@ def cases():
         if not any("negative" in str(w.message) for w in seen):
             raise AssertionError("WRONG: garbage endmembers without a word")
 
+    def random_start():
+        syn = eels_ae.data.chequerboard_spectrum_image(
+            "ml", shape=(32, 32), dose=5000.0, random_state=7
+        )
+        Xs = syn.signal.data.reshape(-1, 200)
+        est = eels_ae.DAEU(3, init="random", random_state=1, show_progressbar=False)
+        est.fit(Xs)
+        sad = eels_ae.metrics.unmixing_scores(
+            syn.endmember_array,
+            syn.abundance_array,
+            est.components_,
+            est.transform(Xs).T,
+        ).mean_sad_deg
+        if sad > 20:
+            raise AssertionError(f"WRONG: endmembers {sad:.0f} degrees from the truth")
+
+    def rank_one():
+        one = np.outer(rng.uniform(0.5, 2, 200), M[0]) * 300
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            eels_ae.DAEU(3, **daeu).fit(rng.poisson(one).astype(float))
+        if not any("component" in str(w.message) for w in seen):
+            raise AssertionError("WRONG: 3 endmembers from rank-1 data without a word")
+
     unknown = da.from_array(X, chunks=(20, 40))
     unknown = unknown[unknown[:, 0] > 0]
     return [
@@ -241,7 +265,7 @@ def cases():
         (
             "RVAE.fit: NaN in the maps",
             "error",
-            lambda: eels_ae.RVAE(**q).fit(with_nan(A)),
+            lambda: eels_ae.RVAE(window=4, **q).fit(with_nan(A)),
         ),
         (
             "RVAE: translation_prior=0",
@@ -253,6 +277,13 @@ def cases():
             "error",
             lambda: eels_ae.DenoisingAE(neighbourhood=2, **q).fit(signal()),
         ),
+        (
+            "DenoisingAE.fit: a 9-pixel line scan (too few spectra)",
+            "error",
+            lambda: eels_ae.DenoisingAE(**q).fit(cube[:1, :9]),
+        ),
+        ("DAEU: init='random' (endmembers from scratch)", "works", random_start),
+        ("DAEU.fit: rank-1 data, 3 components (warning)", "works", rank_one),
         (
             "DenoisingAE: 4 channels",
             "error",

@@ -121,6 +121,21 @@ def test_n_init_keeps_lowest_loss(X_ml):
     assert len(set(est.init_losses_)) == 3
 
 
+def test_random_start_lets_the_decoder_learn(small_ml, X_ml):
+    # With init="random" the decoder must find the endmembers: the default
+    # decoder learning rate is then the encoder's (a tenth of it, the right
+    # choice after a VCA start, leaves the random endmembers where they are),
+    # and the 1024 spectra make four batches per epoch, not one.
+    def sad(**params):
+        est = eels_ae.DAEU(3, init="random", random_state=1, show_progressbar=False)
+        est.set_params(**params).fit(X_ml)
+        truth, A = small_ml.endmember_array, small_ml.abundance_array
+        return unmixing_scores(truth, A, est.components_, est.transform(X_ml).T)
+
+    default, slow = sad(), sad(decoder_lr_factor=0.1)
+    assert default.mean_sad_deg < 15 < 30 < slow.mean_sad_deg
+
+
 def test_early_stopping_and_full_run(X_ml):
     est = eels_ae.DAEU(
         n_components=3,

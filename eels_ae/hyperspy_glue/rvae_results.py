@@ -239,9 +239,20 @@ class RVAEResult:
         if ax is None:
             _, ax = plt.subplots(figsize=(5, 5))
         ax.imshow(mosaic, extent=extent, aspect="auto", cmap="gray")
-        ax.set_xlabel("z1")
-        ax.set_ylabel("z2")
+        ax.set_xlabel("latent z1 (prior units)")
+        ax.set_ylabel("latent z2 (prior units)")
         ax.set_title(f"rVAE manifold (angle {angle:g} rad)")
+        names = [f"component {self.channels[c]}" for c in np.atleast_1d(channels)]
+        if len(names) == 3:
+            from matplotlib.patches import Patch
+
+            handles = [
+                Patch(color=colour, label=name)
+                for colour, name in zip(("red", "green", "blue"), names, strict=True)
+            ]
+            ax.legend(handles=handles, fontsize=7, loc="upper right", framealpha=0.7)
+        else:
+            ax.set_title(ax.get_title() + f"\n{names[0]} (grey levels)")
         return ax
 
     def plot_reconstruction(self, **kwargs):

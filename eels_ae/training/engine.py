@@ -240,7 +240,10 @@ def predict_in_batches(fn, source, device, batch_rows=65536):
     else:
         blocks = [(source, None)]
     outputs = []
-    with torch.no_grad():
+    # Inference on large images is long too: the same thread governing as in
+    # training, so two processes on one machine do not oversubscribe it.
+    governor = ThreadGovernor(device)
+    with torch.no_grad(), governor:
         for block, scale in blocks:
             arrays = block if isinstance(block, tuple) else (block,)
             for lo in range(0, len(arrays[0]), batch_rows):
@@ -252,6 +255,7 @@ def predict_in_batches(fn, source, device, batch_rows=65536):
                 ]
                 if scale is not None:
                     xs = [x / scale for x in xs]
+                governor.check()
                 outputs.append(_to_numpy(fn(*xs)))
     return _concatenate(outputs)
 

@@ -62,7 +62,8 @@ class ThreadGovernor:
         Seconds between two looks at the other processes.
 
     Use :meth:`check` often (every batch: it only looks at the clock until
-    ``interval`` has passed) and :meth:`restore` at the end.
+    ``interval`` has passed) and :meth:`restore` at the end (or use it as a
+    context manager).
     """
 
     def __init__(self, device, interval=2.0):
@@ -98,6 +99,13 @@ class ThreadGovernor:
         if threads != torch.get_num_threads():
             torch.set_num_threads(threads)
         self._mark()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.restore()
+        return False
 
     def restore(self):
         """Back to the thread count PyTorch had before."""
