@@ -6,6 +6,7 @@ each seed, one run fits on the same spectrum image:
 - HyperSpy NMF (``s.decomposition(algorithm="NMF")``),
 - HyperSpy SVD + ICA (``decomposition`` then ``blind_source_separation``),
 - eels_ae VCA (+ FCLS),
+- eels_ae N-FINDR (+ FCLS),
 - eels_ae DAEU with its defaults (abundances by FCLS, and by the encoder),
 - the reference DAEU recipe (random start, RMSprop 1e-3, 40 epochs, batch 6,
   2,000 random training pixels, encoder abundances),
@@ -73,6 +74,10 @@ def run_one(syn, seed):
     vca = eels_ae.VCA(R, random_state=seed)
     A, t = _timed(lambda: vca.fit_transform(X))
     out["VCA+FCLS"] = (vca.components_, A.T, t)
+
+    nfindr = eels_ae.NFINDR(R, random_state=seed)
+    A, t = _timed(lambda: nfindr.fit_transform(X))
+    out["N-FINDR+FCLS"] = (nfindr.components_, A.T, t)
 
     daeu = eels_ae.DAEU(R, random_state=seed, show_progressbar=False)
     A, t = _timed(lambda: daeu.fit_transform(X))

@@ -9,13 +9,27 @@
     s.decomposition(algorithm="daeu", output_dimension=3)
     s.plot_decomposition_results()
 
-The estimators (:class:`DAEU`, :class:`VCA`) also work on numpy and dask
-arrays without HyperSpy, with the scikit-learn API.
+The estimators (:class:`DAEU`, :class:`VCA`, :class:`NFINDR`, ...) also work
+on numpy and dask arrays without HyperSpy, with the scikit-learn API.
 """
 
 from . import data, metrics
-from .estimators import DAEU, RVAE, VAE, VCA, DenoisingAE, LatentClassifier
-from .hyperspy_glue import ALGORITHMS, apply_model, install, register_algorithm
+from .estimators import (
+    DAEU,
+    NFINDR,
+    RVAE,
+    VAE,
+    VCA,
+    DenoisingAE,
+    LatentClassifier,
+)
+from .hyperspy_glue import (
+    ALGORITHMS,
+    apply_model,
+    fit_references,
+    install,
+    register_algorithm,
+)
 from .model_files import ModelFileError, load_model, model_info
 
 __version__ = "0.1.0"
@@ -26,11 +40,13 @@ __all__ = [
     "DenoisingAE",
     "LatentClassifier",
     "ModelFileError",
+    "NFINDR",
     "RVAE",
     "VAE",
     "VCA",
     "apply_model",
     "data",
+    "fit_references",
     "load_model",
     "metrics",
     "model_info",

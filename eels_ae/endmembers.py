@@ -7,11 +7,16 @@ learned unmixing models.
 
 * :func:`vca` - Vertex Component Analysis (Nascimento & Bioucas-Dias, 2005)
   [1]_ picks the purest pixels as endmembers under the linear mixing model.
+* :func:`nfindr` - N-FINDR (Winter 1999) [5]_: the pixels spanning the
+  simplex of largest volume.
 * :func:`signal_subspace_endmembers` - VCA picks projected onto the data's
-  signal subspace (denoised), as the original VCA returns them.
+  signal subspace (denoised), as the original VCA returns them
+  (:func:`project_on_signal_subspace`).
 * :func:`fcls` - fully constrained least squares [2]_: non-negative
   abundances that sum to one in every pixel, solved for all pixels at once by
   accelerated projected gradient [4]_.
+* :func:`linear_coefficients` - multiple linear regression with known
+  spectra (optionally non-negative and/or summing to one).
 * :func:`project_simplex` - Euclidean projection of rows onto the probability
   simplex [3]_, used by :func:`fcls` and useful on its own.
 
@@ -30,6 +35,9 @@ References
    algorithm for linear inverse problems", SIAM J. Imaging Sci. 2(1), 183-202
    (2009); B. O'Donoghue and E. Candes, "Adaptive restart for accelerated
    gradient schemes", Found. Comput. Math. 15, 715-732 (2015).
+.. [5] M. E. Winter, "N-FINDR: an algorithm for fast autonomous spectral
+   end-member determination in hyperspectral data", Proc. SPIE 3753,
+   Imaging Spectrometry V, 266-275 (1999).
 """
 
 from __future__ import annotations
@@ -41,7 +49,15 @@ from typing import NamedTuple
 import numpy as np
 import scipy.linalg
 
-__all__ = ["fcls", "project_simplex", "signal_subspace_endmembers", "vca"]
+__all__ = [
+    "fcls",
+    "linear_coefficients",
+    "nfindr",
+    "project_on_signal_subspace",
+    "project_simplex",
+    "signal_subspace_endmembers",
+    "vca",
+]
 
 _logger = logging.getLogger(__name__)
 
@@ -261,6 +277,37 @@ def _vca(X, n_components, rng, snr=None):
     return _VCAResult(indices=indices, snr=float(snr), projection=projection)
 
 
+def _check_pick_args(X, n_components, method):
+    """Checked ``X`` (float 2-D) and ``n_components`` for a pure-pixel method."""
+    X = _as_float_2d(X, "X")
+    try:
+        n_components = operator.index(n_components)
+    except TypeError:
+        raise ValueError(
+            f"n_components must be an integer, got {n_components!r}."
+        ) from None
+    n_pixels, n_channels = X.shape
+    if n_components < 1:
+        raise ValueError(
+            f"n_components must be at least 1, got {n_components}; ask for the "
+            "number of endmembers (phases) expected in the data."
+        )
+    if n_components > n_channels:
+        raise ValueError(
+            f"n_components={n_components} exceeds the number of channels "
+            f"({n_channels}); at most n_channels endmembers can be linearly "
+            "independent, so reduce n_components."
+        )
+    if n_pixels < n_components:
+        raise ValueError(
+            f"X has only {n_pixels} pixel(s) but n_components={n_components}; "
+            f"{method} picks endmembers among the pixels, so provide at least "
+            "n_components spectra or reduce n_components."
+        )
+    _check_finite(X, "X")
+    return X, n_components
+
+
 def vca(X, n_components, random_state=None, snr=None):
     """Extract endmembers with Vertex Component Analysis.
 
@@ -327,34 +374,9 @@ def vca(X, n_components, random_state=None, snr=None):
     >>> sorted(idx.tolist())
     [0, 1, 2]
     """
-    X = _as_float_2d(X, "X")
-    try:
-        n_components = operator.index(n_components)
-    except TypeError:
-        raise ValueError(
-            f"n_components must be an integer, got {n_components!r}."
-        ) from None
-    n_pixels, n_channels = X.shape
-    if n_components < 1:
-        raise ValueError(
-            f"n_components must be at least 1, got {n_components}; ask for the "
-            "number of endmembers (phases) expected in the data."
-        )
-    if n_components > n_channels:
-        raise ValueError(
-            f"n_components={n_components} exceeds the number of channels "
-            f"({n_channels}); at most n_channels endmembers can be linearly "
-            "independent, so reduce n_components."
-        )
-    if n_pixels < n_components:
-        raise ValueError(
-            f"X has only {n_pixels} pixel(s) but n_components={n_components}; "
-            "VCA picks endmembers among the pixels, so provide at least "
-            "n_components spectra or reduce n_components."
-        )
+    X, n_components = _check_pick_args(X, n_components, "VCA")
     if snr is not None and np.isnan(snr):
         raise ValueError("snr must be a number in dB or None (estimate it).")
-    _check_finite(X, "X")
 
     rng = np.random.default_rng(random_state)
     result = _vca(X, n_components, rng, snr=snr)
@@ -628,6 +650,54 @@ def fcls(X, endmembers, max_iter=1000, tol=1e-10):
     return _fcls_gram(G, B, max_iter, float(tol))
 
 
+def linear_coefficients(X, references, nonnegative=True, sum_to_one=False):
+    """Coefficients of known spectra in every pixel, by least squares.
+
+    ``X ~ coefficients @ references`` with, as asked, non-negative
+    coefficients and/or coefficients that sum to one: multiple linear
+    regression with known endmembers.
+
+    Parameters
+    ----------
+    X : array_like, shape (n_pixels, n_channels)
+    references : array_like, shape (n_references, n_channels)
+    nonnegative : bool, default True
+    sum_to_one : bool, default False
+
+    Returns
+    -------
+    ndarray, shape (n_pixels, n_references), float64
+
+    Notes
+    -----
+    Unconstrained: ordinary least squares (one pseudo-inverse for all
+    pixels). Sum to one only: the least-squares solution moved onto the
+    plane ``sum(a) = 1`` along ``G^-1 1`` (``G = M M^T``), exact. Non-negative:
+    :func:`scaled_abundances` (non-negative least squares) undone into its
+    coefficients; both: :func:`fcls`.
+    """
+    X = _as_float_2d(X, "X")
+    M = _as_float_2d(references, "references").astype(np.float64, copy=False)
+    if M.shape[1] != X.shape[1]:
+        raise ValueError(
+            f"X has {X.shape[1]} channels but the references have {M.shape[1]}."
+        )
+    _check_finite(X, "X")
+    if nonnegative and sum_to_one:
+        return fcls(X, M)
+    if nonnegative:
+        shares, scale = scaled_abundances(X, M)
+        return shares * scale[:, None]
+    X64 = np.asarray(X, dtype=np.float64)
+    G = M @ M.T
+    G_inv = np.linalg.pinv(G)
+    A = (X64 @ M.T) @ G_inv
+    if sum_to_one:
+        u = G_inv.sum(axis=1)  # G^-1 1
+        A -= np.outer(A.sum(axis=1) - 1.0, u / u.sum())
+    return A
+
+
 def scaled_abundances(X, endmembers, max_iter=500, tol=1e-9):
     """Sum-to-one abundances and a per-spectrum intensity scale.
 
@@ -754,15 +824,136 @@ def signal_subspace_endmembers(X, n_components, random_state=None, snr=None):
     indices : ndarray of int
         Rows picked by :func:`vca`.
     """
+    rng = np.random.default_rng(random_state)
+    raw, indices = vca(X, n_components, random_state=rng, snr=snr)
+    return project_on_signal_subspace(X, raw, n_components, rng), indices
+
+
+def project_on_signal_subspace(X, spectra, n_components, random_state=None):
+    """``spectra`` projected onto the leading ``n_components`` right-singular
+    subspace of the (uncentred) data ``X``: their noise removed.
+
+    Clipped at zero when ``X`` is non-negative. Returns float64.
+    """
     from sklearn.utils.extmath import randomized_svd
 
     rng = np.random.default_rng(random_state)
-    raw, indices = vca(X, n_components, random_state=rng, snr=snr)
     seed = int(rng.integers(2**31 - 1))
     _, _, Vt = randomized_svd(
         np.asarray(X, dtype=np.float64), n_components, random_state=seed
     )
-    endmembers = (raw.astype(np.float64) @ Vt.T) @ Vt
+    projected = (np.asarray(spectra, dtype=np.float64) @ Vt.T) @ Vt
     if np.min(X) >= 0:
-        endmembers = np.clip(endmembers, 0.0, None)
-    return endmembers, indices
+        projected = np.clip(projected, 0.0, None)
+    return projected
+
+
+def nfindr(X, n_components, random_state=None, max_iter=None, return_n_iter=False):
+    """Extract endmembers with N-FINDR (Winter 1999).
+
+    N-FINDR looks for the ``n_components`` pixels that span the simplex of
+    largest volume in the ``n_components - 1`` leading principal components
+    of the data: under the linear mixing model with pure pixels, its vertices
+    are the endmembers. Each vertex in turn is
+    replaced by the pixel that makes the volume largest (all pixels at once:
+    the volume is linear in one vertex, through the cofactors of the vertex
+    matrix), until a whole pass changes nothing. The search starts from a
+    growing simplex (the pixel furthest from the mean, then each time the
+    pixel furthest from the span of those chosen), not from random pixels,
+    which can span no volume at all.
+
+    Parameters
+    ----------
+    X : array_like, shape (n_pixels, n_channels)
+    n_components : int
+    random_state : None, int or numpy.random.Generator
+        Seeds the randomised principal component analysis.
+    max_iter : int, optional
+        Passes over the vertices at most (default ``3 * n_components``).
+    return_n_iter : bool, default False
+        Also return the number of passes made.
+
+    Returns
+    -------
+    endmembers : ndarray, shape (n_components, n_channels)
+        The selected spectra, copied from ``X[indices]``.
+    indices : ndarray of int, shape (n_components,)
+    n_iter : int
+        Passes made (the last changed nothing unless ``max_iter`` was
+        reached); only with ``return_n_iter=True``.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> E = rng.random((3, 50))
+    >>> A = rng.dirichlet(np.ones(3), size=200)
+    >>> A[:3] = np.eye(3)                      # pure pixels
+    >>> endmembers, idx = nfindr(A @ E, 3, random_state=0)
+    >>> sorted(idx.tolist())
+    [0, 1, 2]
+    """
+    from sklearn.utils.extmath import randomized_svd
+
+    X, R = _check_pick_args(X, n_components, "N-FINDR")
+    rng = np.random.default_rng(random_state)
+    max_iter = 3 * R if max_iter is None else int(max_iter)
+    X64 = np.asarray(X, dtype=np.float64)
+    if not X64.any():
+        raise ValueError(
+            "X contains only zeros, so there are no vertices to find; check "
+            "that the right data were passed."
+        )
+    if R == 1:
+        # One vertex spans no volume: the pixel furthest along the data.
+        _, _, Vt = randomized_svd(X64, 1, random_state=int(rng.integers(2**31 - 1)))
+        idx = np.array([int(np.argmax(np.abs(X64 @ Vt[0])))])
+        return (X[idx].copy(), idx, 0) if return_n_iter else (X[idx].copy(), idx)
+    centred = X64 - X64.mean(axis=0)
+    seed = int(rng.integers(2**31 - 1))
+    _, _, Vt = randomized_svd(centred, R - 1, random_state=seed)
+    # Rows [1, y]: the volume of a simplex is |det| of its vertices' rows.
+    Z = np.hstack([np.ones((len(X64), 1)), centred @ Vt.T])
+    idx = _growing_simplex(Z[:, 1:], R)
+    volume = abs(np.linalg.det(Z[idx]))
+    n_iter = 0
+    for n_iter in range(1, max_iter + 1):  # noqa: B007 - the count is returned
+        changed = False
+        for i in range(R):
+            volumes = np.abs(Z @ _cofactors(Z[idx], i))
+            best = int(np.argmax(volumes))
+            if volumes[best] > volume * (1 + 1e-12) and best not in idx:
+                idx[i], volume, changed = best, volumes[best], True
+        if not changed:
+            break
+    if return_n_iter:
+        return X[idx].copy(), idx, n_iter
+    return X[idx].copy(), idx
+
+
+def _growing_simplex(Y, R):
+    """A start of ``R`` affinely independent rows of ``Y`` (when there are):
+    the row furthest from the mean, then each time the row furthest from the
+    affine hull of those chosen. A random start can pick one point twice
+    (images with many identical spectra), a simplex of no volume that the
+    vertex-by-vertex search cannot leave."""
+    idx = [int(np.argmax(np.einsum("ij,ij->i", Y, Y)))]
+    for _ in range(1, R):
+        D = Y - Y[idx[0]]
+        if len(idx) > 1:
+            Q, _ = np.linalg.qr((Y[idx[1:]] - Y[idx[0]]).T)
+            D = D - (D @ Q) @ Q.T
+        idx.append(int(np.argmax(np.einsum("ij,ij->i", D, D))))
+    return np.array(idx)
+
+
+def _cofactors(V, i):
+    """Cofactors of row ``i`` of the square matrix ``V``: ``det`` with row ``i``
+    replaced by ``z`` is ``z @ _cofactors(V, i)`` (also when ``V`` is singular)."""
+    R = len(V)
+    others = np.delete(V, i, axis=0)
+    return np.array(
+        [
+            (-1) ** (i + k) * np.linalg.det(np.delete(others, k, axis=1))
+            for k in range(R)
+        ]
+    )

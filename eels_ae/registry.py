@@ -111,7 +111,15 @@ def by_kind(kind: str) -> dict[str, Algorithm]:
 
 
 def _builtin():
-    from .estimators import DAEU, RVAE, VAE, VCA, DenoisingAE, LatentClassifier
+    from .estimators import (
+        DAEU,
+        NFINDR,
+        RVAE,
+        VAE,
+        VCA,
+        DenoisingAE,
+        LatentClassifier,
+    )
 
     for entry in (
         Algorithm(
@@ -130,6 +138,15 @@ def _builtin():
             "spectra",
             None,
             "vertex component analysis + FCLS (Nascimento & Bioucas-Dias 2005)",
+            "learning_results",
+        ),
+        Algorithm(
+            "nfindr",
+            NFINDR,
+            "unmixing",
+            "spectra",
+            None,
+            "N-FINDR (largest simplex volume, Winter 1999) + FCLS",
             "learning_results",
         ),
         Algorithm(

@@ -86,6 +86,14 @@ CASES = {
         n_rows=lambda X: int(np.prod(X.shape[:-1])),
         neural=False,
     ),
+    "nfindr": Case(
+        make=lambda d, **p: eels_ae.NFINDR(3, **{"random_state": 0, **p}),
+        data="spectra",
+        fit=lambda m, X: m.fit(_flat(X)),
+        output=lambda m, X: m.transform(_flat(X)),
+        n_rows=lambda X: int(np.prod(X.shape[:-1])),
+        neural=False,
+    ),
     "vae": Case(
         make=lambda d, **p: eels_ae.VAE(**{**QUICK, **p}),
         data="spectra",
@@ -184,7 +192,7 @@ def test_nan_error_names_the_pixel(name, inputs, denoiser):
 def _fit_or_apply_signal(name, case, denoiser, X):
     """The NaN test's entry point: fit on an image (a spectrum image for the
     spectra algorithms, through the estimator's navigation_shape)."""
-    if name in ("daeu", "vca"):
+    if registry.get(name).kind == "unmixing":
         import hyperspy.api as hs
 
         s = hs.signals.Signal1D(X)
@@ -238,6 +246,7 @@ def test_model_file_round_trip_and_damaged_files(name, inputs, denoiser, tmp_pat
 BAD = {
     "daeu": dict(dropout=1.5),
     "vca": dict(max_init_samples=0),
+    "nfindr": dict(max_iter=0),
     "vae": dict(latent_dim=0),
     "rvae": dict(translation_prior=0.0),
     "denoise_ae": dict(neighbourhood=2),
@@ -286,6 +295,7 @@ _NOT_SAMPLES = (
 EXPECTED_FAILURES = {
     "DAEU": {},
     "VCA": {},
+    "NFINDR": {},
     "VAE": {
         "check_estimators_fit_returns_self": _FEW_CHANNELS_VAE,
         "check_estimators_overwrite_params": _FEW_CHANNELS_VAE,
@@ -339,6 +349,7 @@ def _sklearn_estimators():
     return [
         eels_ae.DAEU(2, warmup_epochs=1, batch_size=16, **fast),
         eels_ae.VCA(2, random_state=0),
+        eels_ae.NFINDR(2, random_state=0),
         eels_ae.VAE(batch_size=16, **fast),
         eels_ae.RVAE(window=2, hidden_width=8, patches_per_epoch=None, **fast),
         eels_ae.DenoisingAE(neighbourhood=1, target="self", batch_size=16, **fast),

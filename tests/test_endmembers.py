@@ -1,4 +1,4 @@
-"""Tests for eels_ae.endmembers (VCA, FCLS, simplex projection)."""
+"""Tests for eels_ae.endmembers (VCA, N-FINDR, FCLS, simplex projection)."""
 
 import itertools
 
@@ -7,7 +7,7 @@ import pytest
 from scipy.optimize import linear_sum_assignment, nnls
 
 from eels_ae import endmembers as em
-from eels_ae.endmembers import fcls, project_simplex, vca
+from eels_ae.endmembers import fcls, nfindr, project_simplex, vca
 
 # ---------------------------------------------------------------------------
 # Synthetic EELS-like linear mixtures
@@ -183,6 +183,72 @@ def test_vca_single_component():
 def test_vca_errors(X, n, match):
     with pytest.raises(ValueError, match=match):
         vca(X, n)
+
+
+# ---------------------------------------------------------------------------
+# N-FINDR
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("n_components", [2, 3, 5])
+def test_nfindr_finds_pure_pixels_noiseless(n_components):
+    X, _, E, pure = _mixture(n_components=n_components, seed=10 + n_components)
+    for seed in (0, 1, 2):
+        endmembers, indices = nfindr(X, n_components, random_state=seed)
+        assert set(indices.tolist()) == set(pure.tolist())
+        np.testing.assert_array_equal(endmembers, X[indices])
+        assert _matched_sad(endmembers, E).max() < 0.5
+
+
+def test_nfindr_the_volume_it_reaches_is_the_largest():
+    # Brute force over every triple of a small cloud: N-FINDR's simplex has
+    # the largest volume in the 2 leading principal components.
+    rng = np.random.default_rng(4)
+    X = rng.dirichlet(np.ones(3), size=40) @ rng.random((3, 20))
+    X += rng.normal(0, 0.01, X.shape)
+    centred = X - X.mean(axis=0)
+    _, _, Vt = np.linalg.svd(centred, full_matrices=False)
+    Z = np.hstack([np.ones((len(X), 1)), centred @ Vt[:2].T])
+
+    def volume(idx):
+        return abs(np.linalg.det(Z[list(idx)]))
+
+    best = max(volume(t) for t in itertools.combinations(range(len(X)), 3))
+    _, idx = nfindr(X, 3, random_state=0)
+    assert volume(idx) == pytest.approx(best, rel=1e-6)
+
+
+def test_nfindr_noisy_close_and_deterministic():
+    X, _, E, pure = _mixture(n_components=4, snr_db=30.0, seed=8)
+    e1, i1 = nfindr(X, 4, random_state=5)
+    e2, i2 = nfindr(X, 4, random_state=5)
+    np.testing.assert_array_equal(i1, i2)
+    noise_floor = _matched_sad(X[pure], E).max()
+    assert _matched_sad(e1, E).max() < 3 * noise_floor + 1.0
+
+
+def test_nfindr_starting_on_a_degenerate_simplex():
+    # Many identical spectra: a random start would often pick the same point
+    # twice (no volume, and no vertex swap can leave it); the growing start
+    # does not.
+    X, _, E, pure = _mixture(n_pixels=300, n_components=3, seed=9)
+    dup = np.setdiff1d(np.arange(280), pure)
+    X[dup] = X[dup[0]]  # the pure pixels are still there
+    for seed in range(5):
+        _, indices = nfindr(X, 3, random_state=seed)
+        assert set(indices.tolist()) == set(pure.tolist())
+
+
+def test_nfindr_single_component_and_errors():
+    X, *_ = _mixture(n_components=3, seed=6)
+    endmembers, indices = nfindr(X, 1, random_state=0)
+    assert endmembers.shape == (1, X.shape[1]) and 0 <= indices[0] < len(X)
+    with pytest.raises(ValueError, match="only zeros"):
+        nfindr(np.zeros((10, 5)), 2)
+    with pytest.raises(ValueError, match="N-FINDR picks endmembers among"):
+        nfindr(np.ones((3, 5)), 4)
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        nfindr(np.array([[1.0, np.nan], [1.0, 2.0]]), 1)
 
 
 # ---------------------------------------------------------------------------

@@ -34,6 +34,10 @@ def fitted(data):
         labels = np.arange(16 * 32).reshape(16, 32) % 2
         models = {
             "VCA": (eels_ae.VCA(3, random_state=0).fit(X), lambda m: m.transform(X)),
+            "NFINDR": (
+                eels_ae.NFINDR(3, random_state=0).fit(X),
+                lambda m: m.transform(X),
+            ),
             "DAEU": (
                 eels_ae.DAEU(3, warmup_epochs=1, batch_size=64, **KW).fit(X),
                 lambda m: m.transform(X),
@@ -57,7 +61,7 @@ def fitted(data):
     return models
 
 
-NAMES = ["VCA", "DAEU", "VAE", "RVAE", "DenoisingAE", "LatentClassifier"]
+NAMES = ["VCA", "NFINDR", "DAEU", "VAE", "RVAE", "DenoisingAE", "LatentClassifier"]
 
 
 def test_file_keeps_the_training_energy_axis(fitted, tmp_path):

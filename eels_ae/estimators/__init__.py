@@ -4,6 +4,7 @@ from .base import UnmixingEstimator
 from .classifier import LatentClassifier
 from .daeu import DAEU
 from .denoising import DenoisingAE
+from .nfindr import NFINDR
 from .rvae import RVAE
 from .vae import VAE
 from .vca import VCA
@@ -12,6 +13,7 @@ __all__ = [
     "DAEU",
     "DenoisingAE",
     "LatentClassifier",
+    "NFINDR",
     "RVAE",
     "UnmixingEstimator",
     "VAE",

@@ -9,10 +9,44 @@ from ..streaming import RowStream
 from ..validation import Either, Interval, Options, SeedLike
 from .base import INTENSITY_DOC, UnmixingEstimator
 
-__all__ = ["VCA"]
+__all__ = ["PurePixelUnmixing", "VCA"]
 
 
-class VCA(UnmixingEstimator):
+class PurePixelUnmixing(UnmixingEstimator):
+    """Endmembers picked among the spectra (then denoised), FCLS abundances.
+
+    Subclasses implement ``_pick(rows, rng) -> (endmembers, picked)``: the
+    endmembers (denoised spectra) and the rows they come from.
+    """
+
+    def _fit(self, X, summary):
+        rng = np.random.default_rng(_as_seed(self.random_state))
+        stream = RowStream(X, block_rows=self._block_rows)
+        idx, rows = stream.sample_rows(self._init_sample_size(summary.n_features), rng)
+        keep = ~summary.zero_rows[idx]
+        idx, rows = idx[keep], rows[keep]
+        norm = None
+        if self.intensity == "per_pixel":
+            rows, norm = _unit_sum(rows)
+        endmembers, picked = self._pick(rows, rng)
+        endmembers = np.asarray(endmembers, dtype=np.float64)
+        if norm is not None:
+            # Back to the intensity of the pixel each one was picked from: the
+            # relative scale of the endmembers sets what a share of the
+            # abundances means, and with one thickness everywhere this gives
+            # the endmembers (and abundances) of intensity="fixed".
+            endmembers *= norm[np.asarray(picked)][:, None]
+        self.components_ = endmembers
+        self.indices_ = idx[np.asarray(picked)]
+
+    def _abundances(self, stream):
+        return stream.map_blocks(lambda block: fcls(block, self.components_))
+
+    def _pick(self, rows, rng):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class VCA(PurePixelUnmixing):
     __doc__ = """Vertex Component Analysis + FCLS, as a scikit-learn estimator.
 
     VCA (Nascimento & Bioucas-Dias, "Vertex component analysis: a fast
@@ -67,30 +101,10 @@ class VCA(UnmixingEstimator):
         "intensity": Options(("per_pixel", "fixed")),
     }
 
-    def _fit(self, X, summary):
-        rng = np.random.default_rng(_as_seed(self.random_state))
-        stream = RowStream(X, block_rows=self._block_rows)
-        idx, rows = stream.sample_rows(self._init_sample_size(summary.n_features), rng)
-        keep = ~summary.zero_rows[idx]
-        idx, rows = idx[keep], rows[keep]
-        norm = None
-        if self.intensity == "per_pixel":
-            rows, norm = _unit_sum(rows)
-        endmembers, picked = signal_subspace_endmembers(
+    def _pick(self, rows, rng):
+        return signal_subspace_endmembers(
             rows, self.n_components, random_state=rng, snr=self.snr
         )
-        endmembers = np.asarray(endmembers, dtype=np.float64)
-        if norm is not None:
-            # Back to the intensity of the pixel each one was picked from: the
-            # relative scale of the endmembers sets what a share of the
-            # abundances means, and with one thickness everywhere this gives
-            # the endmembers (and abundances) of intensity="fixed".
-            endmembers *= norm[np.asarray(picked)][:, None]
-        self.components_ = endmembers
-        self.indices_ = idx[np.asarray(picked)]
-
-    def _abundances(self, stream):
-        return stream.map_blocks(lambda block: fcls(block, self.components_))
 
 
 def _unit_sum(rows):

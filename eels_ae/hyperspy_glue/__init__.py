@@ -8,6 +8,7 @@ from .adapters import signal_to_spectrum_image
 from .apply import apply_model, install_save_hook, uninstall_save_hook
 from .compat import show_progressbar_preference
 from .decomposition import ALGORITHMS, make_estimator, register_algorithm
+from .references import ReferenceFit, fit_references
 from .rvae_results import RVAEResult
 from .signal_methods import SIGNAL_METHODS
 from .vae_results import VAEResult
@@ -20,10 +21,12 @@ denoise_ae = SIGNAL_METHODS["denoise_ae"]
 __all__ = [
     "ALGORITHMS",
     "RVAEResult",
+    "ReferenceFit",
     "SIGNAL_METHODS",
     "VAEResult",
     "apply_model",
     "denoise_ae",
+    "fit_references",
     "install",
     "make_estimator",
     "register_algorithm",
