@@ -31,6 +31,7 @@ from .hyperspy_glue import (
     register_algorithm,
 )
 from .model_files import ModelFileError, load_model, model_info
+from .rank import estimate_n_components
 
 __version__ = "0.1.0"
 
@@ -46,6 +47,7 @@ __all__ = [
     "VCA",
     "apply_model",
     "data",
+    "estimate_n_components",
     "fit_references",
     "load_model",
     "metrics",
