@@ -56,6 +56,14 @@ def _abundance_figure(loadings, title, abundances):
     return fig
 
 
+def _elbow(s):
+    """HyperSpy's elbow of the Poisson-normalised scree plot (on a copy)."""
+    work = s.deepcopy()
+    work.change_dtype("float64")
+    work.decomposition(normalize_poissonian_noise=True, print_info=False)
+    return int(work.estimate_elbow_position())
+
+
 def _progress(message):
     """One line of progress, shown at once."""
     print(message, flush=True)
@@ -70,6 +78,7 @@ def _real_data(out, lines, seed):
     import hyperspy.api as hs
     import matplotlib.pyplot as plt
 
+    from . import estimate_n_components
     from .data.examples import EXAMPLE_FILES, load_example
 
     name = "DMReader_SpectrumImage_SI-EELS.dm3"
@@ -81,13 +90,23 @@ def _real_data(out, lines, seed):
         f"{type(s).__name__} {s.axes_manager.navigation_shape} pixels x "
         f"{s.axes_manager.signal_size} channels.",
         "",
+    ]
+    figures = []
+    evidence = estimate_n_components(s)
+    elbow = _elbow(s)
+    figures.append(_save(evidence.plot(elbow=elbow), out / "real_n_components.png"))
+    lines += [
+        f"Number of components: `eels_ae.estimate_n_components` finds "
+        f"{evidence.n_components} (spatially coherent loading maps; HyperSpy's "
+        f"elbow: {elbow}); the unmixings below use 3.",
+        "",
         "| method | time (s) | mean spectral angle, model vs data (deg) |",
         "|---|---|---|",
     ]
-    figures = []
     for algorithm, params in (
         ("NMF", {"random_state": seed}),
         ("vca", {"random_state": seed}),
+        ("nfindr", {"random_state": seed}),
         ("daeu", {"random_state": seed}),
     ):
         t0 = time.perf_counter()
@@ -141,7 +160,7 @@ def _synthetic(out, lines, seed, dose):
     import matplotlib.pyplot as plt
     from sklearn.decomposition import NMF
 
-    from . import DAEU, VCA
+    from . import DAEU, NFINDR, VCA
     from .data import chequerboard_spectrum_image
     from .metrics import match_components, unmixing_scores
 
@@ -164,6 +183,7 @@ def _synthetic(out, lines, seed, dose):
         for label, est in (
             ("NMF (scikit-learn, as in HyperSpy)", NMF(R, random_state=seed)),
             ("VCA + FCLS", VCA(R, random_state=seed)),
+            ("N-FINDR + FCLS", NFINDR(R, random_state=seed)),
             ("DAEU", DAEU(R, random_state=seed)),
         ):
             t0 = time.perf_counter()
@@ -372,7 +392,7 @@ def main(argv=None):
     lines = ["# eels_ae demo", ""]
     t0 = time.perf_counter()
     steps = (
-        ("unmixing the real spectrum image (NMF, VCA, DAEU)", _real_data, ()),
+        ("unmixing the real spectrum image (NMF, VCA, N-FINDR, DAEU)", _real_data, ()),
         ("unmixing the synthetic benchmark", _synthetic, (args.dose,)),
         ("denoising a low-dose image (about 65 s on 2 CPU cores)", _denoising, ()),
         ("VAE and rVAE on images of known structure (about 50 s)", _spatial, ()),

@@ -125,6 +125,10 @@ class ComponentEvidence:
             ylim=(-0.1, 1.05),
         )
         b.legend(fontsize=8)
+        from matplotlib.ticker import MaxNLocator
+
+        for ax in (a, b):
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         fig.suptitle(f"estimated number of components: {self.n_components}")
         fig.tight_layout()
         return fig

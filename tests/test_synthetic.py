@@ -274,3 +274,69 @@ def test_custom_endmember_set_and_validation():
         chequerboard_spectrum_image("xyz")
     with pytest.raises(ValueError, match="dose"):
         chequerboard_spectrum_image("ml", dose=-1.0)
+
+
+# -- variations: drift, broadening, thickness, no pure pixel -----------------
+
+
+def _noise_free(**kw):
+    return chequerboard_spectrum_image(
+        "ml", shape=(16, 24), block=4, k=3, dose=None, random_state=4, **kw
+    )
+
+
+def test_shift_moves_each_spectrum_by_its_energy():
+    base = _noise_free()
+    scale = base.signal.axes_manager[-1].scale
+    shift = np.zeros((16, 24))
+    shift[:, 12:] = 3 * scale  # three channels up in the right half
+    moved = _noise_free(shift=shift)
+    a, b = base.clean.data, moved.clean.data
+    np.testing.assert_allclose(a[:, :12], b[:, :12])
+    np.testing.assert_allclose(b[:, 12:, 3:], a[:, 12:, :-3], rtol=1e-12)
+    np.testing.assert_array_equal(moved.shift, shift)
+    # The truth stays the unshifted endmembers and abundances.
+    np.testing.assert_array_equal(moved.endmember_array, base.endmember_array)
+    ramp = _noise_free(shift=1.5)
+    assert ramp.shift[0, 0] == 0 and ramp.shift[0, -1] == pytest.approx(1.5)
+    assert np.all(np.diff(ramp.shift[0]) > 0) and np.all(
+        ramp.shift[:, 5] == ramp.shift[0, 5]
+    )
+
+
+def test_broadening_blurs_and_keeps_the_counts():
+    base = _noise_free()
+    wide = _noise_free(broadening=10.0)
+    a, b = base.clean.data[-1], wide.clean.data[-1]  # the broadest row
+    # Sharp features lose height, the counts stay (up to the ends).
+    assert np.abs(np.diff(b, axis=-1)).max() < 0.8 * np.abs(np.diff(a, axis=-1)).max()
+    np.testing.assert_allclose(b.sum(-1), a.sum(-1), rtol=0.02)
+    np.testing.assert_allclose(wide.clean.data[0], base.clean.data[0])  # sigma 0
+
+
+def test_amplitude_scales_pixels_and_no_pure_component_caps_a_map():
+    base = _noise_free()
+    thick = _noise_free(amplitude=2.0)
+    factor = thick.clean.data.sum(-1) / base.clean.data.sum(-1)
+    np.testing.assert_allclose(factor, thick.amplitude)
+    assert factor[0].max() == pytest.approx(1) and factor[-1].min() == pytest.approx(2)
+    capped = _noise_free(no_pure_component=1, max_abundance=0.5)
+    A = capped.abundance_array
+    assert A[1].max() == pytest.approx(0.5) and base.abundance_array[1].max() == 1
+    np.testing.assert_allclose(A.sum(axis=0), 1.0)
+    assert (A >= 0).all()
+
+
+@pytest.mark.parametrize(
+    "kw, match",
+    [
+        (dict(shift=np.zeros((3, 3))), "map"),
+        (dict(broadening=-1.0), "broadening"),
+        (dict(amplitude=0.0), "amplitude"),
+        (dict(no_pure_component=7), "no_pure_component"),
+        (dict(no_pure_component=0, max_abundance=1.5), "max_abundance"),
+    ],
+)
+def test_bad_variations_are_refused(kw, match):
+    with pytest.raises(ValueError, match=match):
+        _noise_free(**kw)

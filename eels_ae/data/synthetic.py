@@ -462,6 +462,9 @@ class SyntheticSI:
         Component names.
     dose : float or None
         Mean total counts per spectrum (``None``: no noise).
+    shift, broadening, amplitude : ndarray or None
+        The per-pixel variations applied (see
+        :func:`chequerboard_spectrum_image`), ``(height, width)``.
     """
 
     signal: object
@@ -470,6 +473,12 @@ class SyntheticSI:
     abundances: object
     names: tuple[str, ...]
     dose: float | None
+    #: Energy shift of each pixel (eV, ``(height, width)``), or None.
+    shift: np.ndarray | None = None
+    #: Gaussian broadening of each pixel (standard deviation, eV), or None.
+    broadening: np.ndarray | None = None
+    #: Intensity factor of each pixel (thickness-like), or None.
+    amplitude: np.ndarray | None = None
 
     @property
     def endmember_array(self) -> np.ndarray:
@@ -510,7 +519,18 @@ def _component_axis(n):
 
 
 def chequerboard_spectrum_image(
-    endmember_set="ml", shape=(64, 64), block=8, k=9, dose=2000.0, random_state=None
+    endmember_set="ml",
+    shape=(64, 64),
+    block=8,
+    k=9,
+    dose=2000.0,
+    random_state=None,
+    *,
+    shift=None,
+    broadening=None,
+    amplitude=None,
+    no_pure_component=None,
+    max_abundance=0.6,
 ):
     """Synthetic chequerboard EELS spectrum image (Brun et al. 2024 protocol).
 
@@ -532,11 +552,35 @@ def chequerboard_spectrum_image(
     random_state : None, int or numpy.random.Generator
         Seed or generator for both the layout and the noise: the same seed
         gives the same image.
+    shift : float or ndarray, optional
+        Energy shift of each pixel's spectrum, in eV (edges and background
+        move together, as with a drifting spectrometer): a number ramps it
+        linearly from 0 to that value across the image (along x, as a drift
+        during the scan; source 003 saw 1.5 eV), or give a ``(height,
+        width)`` map. A drifted spectrum is not a linear mixture of the
+        endmembers.
+    broadening : float or ndarray, optional
+        Gaussian broadening of each pixel's spectrum (standard deviation, eV;
+        plural scattering in thicker regions blurs the fine structure): a
+        number ramps it from 0 to that value along y, or give a map.
+    amplitude : float or ndarray, optional
+        Intensity factor of each pixel (thickness): a number ramps it from 1
+        to that value along y, or give a map. Applied after ``dose``, so the
+        mean counts change with it.
+    no_pure_component : int, optional
+        A component with no pure pixel (as Ru in source 004): its abundance
+        is capped at ``max_abundance`` and the excess shared among the other
+        components of the pixel in proportion to theirs (or equally where
+        they are all zero).
+    max_abundance : float, default 0.6
+        The cap of ``no_pure_component``.
 
     Returns
     -------
     SyntheticSI
-        The noisy and clean signals with their true endmembers and abundances.
+        The noisy and clean signals with their true endmembers and
+        abundances (the endmembers as given, without shift or broadening),
+        and the variations applied.
     """
     if isinstance(endmember_set, EndmemberSet):
         es, label = endmember_set, "custom"
@@ -560,6 +604,8 @@ def chequerboard_spectrum_image(
         es.n_components, shape=shape, block=block, k=k, random_state=rng
     )
     h, w = abund.shape[1:]
+    if no_pure_component is not None:
+        abund = _cap_abundance(abund, int(no_pure_component), float(max_abundance))
     spectra = es.spectra
     if dose is not None:
         # Scale the endmembers (not the mixture) so that clean = A^T M holds
@@ -567,6 +613,19 @@ def chequerboard_spectrum_image(
         mean_total = (abund.reshape(es.n_components, -1).T @ spectra).sum(1).mean()
         spectra = spectra * (dose / mean_total)
     clean = np.tensordot(abund, spectra, axes=(0, 0))  # (h, w, B)
+    shift_map = _variation_map(shift, (h, w), "shift", start=0.0, along="x")
+    broad_map = _variation_map(broadening, (h, w), "broadening", start=0.0, along="y")
+    amp_map = _variation_map(amplitude, (h, w), "amplitude", start=1.0, along="y")
+    if broad_map is not None:
+        if (broad_map < 0).any():
+            raise ValueError("broadening must be >= 0 (a standard deviation in eV).")
+        clean = _broaden(clean, broad_map / es.scale)
+    if shift_map is not None:
+        clean = _shift(clean, shift_map / es.scale)
+    if amp_map is not None:
+        if (amp_map <= 0).any():
+            raise ValueError("amplitude must be > 0 (an intensity factor).")
+        clean = clean * amp_map[..., None]
     noisy = clean if dose is None else rng.poisson(clean).astype(float)
 
     dose_txt = "noise-free" if dose is None else f"dose {dose:g}"
@@ -598,4 +657,77 @@ def chequerboard_spectrum_image(
         abundances=ab,
         names=es.names,
         dose=None if dose is None else float(dose),
+        shift=shift_map,
+        broadening=broad_map,
+        amplitude=amp_map,
     )
+
+
+def _variation_map(value, shape, name, start, along):
+    """A per-pixel map: None, a linear ramp from ``start`` to ``value`` along
+    x (columns) or y (rows), or a given ``(height, width)`` array."""
+    if value is None:
+        return None
+    arr = np.asarray(value, dtype=float)
+    if arr.ndim == 0:
+        h, w = shape
+        n = w if along == "x" else h
+        ramp = np.linspace(start, float(arr), n)
+        return np.broadcast_to(
+            ramp[None] if along == "x" else ramp[:, None], shape
+        ).copy()
+    if arr.shape != tuple(shape):
+        raise ValueError(
+            f"{name} must be a number or a {shape} map; got shape {arr.shape}."
+        )
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{name} must be finite.")
+    return arr.copy()
+
+
+def _shift(cube, channels):
+    """Each spectrum moved up in energy by ``channels`` (fractional) channels,
+    by linear interpolation (constant beyond the ends)."""
+    B = cube.shape[-1]
+    pos = np.arange(B)[None, None, :] - channels[..., None]
+    pos = np.clip(pos, 0, B - 1)
+    i0 = np.minimum(np.floor(pos).astype(int), B - 2)
+    f = pos - i0
+    lo = np.take_along_axis(cube, i0, axis=-1)
+    hi = np.take_along_axis(cube, i0 + 1, axis=-1)
+    return (1 - f) * lo + f * hi
+
+
+def _broaden(cube, sigma):
+    """Each spectrum blurred by a Gaussian of ``sigma`` channels (per pixel;
+    the distinct values are few for a ramp, so one filter per value)."""
+    from scipy.ndimage import gaussian_filter1d
+
+    out = cube.copy()
+    for value in np.unique(sigma):
+        if value > 0:
+            where = sigma == value
+            out[where] = gaussian_filter1d(cube[where], value, axis=-1, mode="nearest")
+    return out
+
+
+def _cap_abundance(abund, component, cap):
+    """Cap one component's abundance, giving the excess to the others."""
+    R = abund.shape[0]
+    if R < 2:
+        raise ValueError("no_pure_component needs at least 2 components to mix.")
+    if not 0 <= component < R:
+        raise ValueError(f"no_pure_component must be in [0, {R}); got {component}.")
+    if not 0 < cap < 1:
+        raise ValueError(f"max_abundance must be in (0, 1); got {cap}.")
+    out = abund.copy()
+    excess = np.clip(out[component] - cap, 0.0, None)
+    out[component] -= excess
+    others = np.delete(np.arange(R), component)
+    share = out[others]
+    total = share.sum(axis=0)
+    weights = np.where(
+        total > 0, share / np.where(total > 0, total, 1), 1 / len(others)
+    )
+    out[others] += weights * excess
+    return out
