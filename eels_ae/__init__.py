@@ -21,6 +21,7 @@ from .estimators import (
     VAE,
     VCA,
     DenoisingAE,
+    DriftAwareUnmixing,
     LatentClassifier,
 )
 from .hyperspy_glue import (
@@ -39,6 +40,7 @@ __all__ = [
     "ALGORITHMS",
     "DAEU",
     "DenoisingAE",
+    "DriftAwareUnmixing",
     "LatentClassifier",
     "ModelFileError",
     "NFINDR",

@@ -118,6 +118,7 @@ def _builtin():
         VAE,
         VCA,
         DenoisingAE,
+        DriftAwareUnmixing,
         LatentClassifier,
     )
 
@@ -147,6 +148,15 @@ def _builtin():
             "spectra",
             None,
             "N-FINDR (largest simplex volume, Winter 1999) + FCLS",
+            "learning_results",
+        ),
+        Algorithm(
+            "drift_aware",
+            DriftAwareUnmixing,
+            "unmixing",
+            "image",
+            None,
+            "unmixing with a per-pixel energy shift estimated jointly (drift)",
             "learning_results",
         ),
         Algorithm(

@@ -86,6 +86,14 @@ CASES = {
         n_rows=lambda X: int(np.prod(X.shape[:-1])),
         neural=False,
     ),
+    "drift_aware": Case(
+        make=lambda d, **p: eels_ae.DriftAwareUnmixing(3, **{"random_state": 0, **p}),
+        data="spectra",
+        fit=lambda m, X: m.fit(_flat(X)),
+        output=lambda m, X: m.transform(_flat(X)),
+        n_rows=lambda X: int(np.prod(X.shape[:-1])),
+        neural=False,
+    ),
     "nfindr": Case(
         make=lambda d, **p: eels_ae.NFINDR(3, **{"random_state": 0, **p}),
         data="spectra",
@@ -247,6 +255,7 @@ BAD = {
     "daeu": dict(dropout=1.5),
     "vca": dict(max_init_samples=0),
     "nfindr": dict(max_iter=0),
+    "drift_aware": dict(n_iter=0),
     "vae": dict(latent_dim=0),
     "rvae": dict(translation_prior=0.0),
     "denoise_ae": dict(neighbourhood=2),
@@ -296,6 +305,7 @@ EXPECTED_FAILURES = {
     "DAEU": {},
     "VCA": {},
     "NFINDR": {},
+    "DriftAwareUnmixing": {},
     "VAE": {
         "check_estimators_fit_returns_self": _FEW_CHANNELS_VAE,
         "check_estimators_overwrite_params": _FEW_CHANNELS_VAE,
@@ -350,6 +360,7 @@ def _sklearn_estimators():
         eels_ae.DAEU(2, warmup_epochs=1, batch_size=16, **fast),
         eels_ae.VCA(2, random_state=0),
         eels_ae.NFINDR(2, random_state=0),
+        eels_ae.DriftAwareUnmixing(2, random_state=0),
         eels_ae.VAE(batch_size=16, **fast),
         eels_ae.RVAE(window=2, hidden_width=8, patches_per_epoch=None, **fast),
         eels_ae.DenoisingAE(neighbourhood=1, target="self", batch_size=16, **fast),

@@ -31,6 +31,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.ndimage import gaussian_filter1d, uniform_filter
 
+from ..energy_shift import shift_spectra
+
 __all__ = [
     "EndmemberSet",
     "SyntheticSI",
@@ -621,7 +623,7 @@ def chequerboard_spectrum_image(
             raise ValueError("broadening must be >= 0 (a standard deviation in eV).")
         clean = _broaden(clean, broad_map / es.scale)
     if shift_map is not None:
-        clean = _shift(clean, shift_map / es.scale)
+        clean = shift_spectra(clean, shift_map / es.scale)
     if amp_map is not None:
         if (amp_map <= 0).any():
             raise ValueError("amplitude must be > 0 (an intensity factor).")
@@ -685,24 +687,9 @@ def _variation_map(value, shape, name, start, along):
     return arr.copy()
 
 
-def _shift(cube, channels):
-    """Each spectrum moved up in energy by ``channels`` (fractional) channels,
-    by linear interpolation (constant beyond the ends)."""
-    B = cube.shape[-1]
-    pos = np.arange(B)[None, None, :] - channels[..., None]
-    pos = np.clip(pos, 0, B - 1)
-    i0 = np.minimum(np.floor(pos).astype(int), B - 2)
-    f = pos - i0
-    lo = np.take_along_axis(cube, i0, axis=-1)
-    hi = np.take_along_axis(cube, i0 + 1, axis=-1)
-    return (1 - f) * lo + f * hi
-
-
 def _broaden(cube, sigma):
     """Each spectrum blurred by a Gaussian of ``sigma`` channels (per pixel;
     the distinct values are few for a ramp, so one filter per value)."""
-    from scipy.ndimage import gaussian_filter1d
-
     out = cube.copy()
     for value in np.unique(sigma):
         if value > 0:

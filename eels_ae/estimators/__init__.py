@@ -4,6 +4,7 @@ from .base import UnmixingEstimator
 from .classifier import LatentClassifier
 from .daeu import DAEU
 from .denoising import DenoisingAE
+from .drift import DriftAwareUnmixing
 from .nfindr import NFINDR
 from .rvae import RVAE
 from .vae import VAE
@@ -12,6 +13,7 @@ from .vca import VCA
 __all__ = [
     "DAEU",
     "DenoisingAE",
+    "DriftAwareUnmixing",
     "LatentClassifier",
     "NFINDR",
     "RVAE",

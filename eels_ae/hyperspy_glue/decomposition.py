@@ -157,8 +157,9 @@ def _wrap(original, lazy):
         algorithm = arguments["algorithm"]
         if not _is_ours(algorithm):
             out = original(self, *args, **kwargs)
-            # HyperSpy's own results have no intensity scale.
+            # HyperSpy's own results have no intensity scale or shift map.
             self.learning_results.__dict__.pop("intensity_scale", None)
+            self.learning_results.__dict__.pop("energy_shift", None)
             return out
         extra = arguments.pop("kwargs", {})
         if isinstance(algorithm, str):
@@ -200,6 +201,7 @@ def _wrap(original, lazy):
             # The axis trained on travels with the model (model files, apply).
             estimator.energy_axis_ = signal_energy_axis(self)
             _keep_intensity_scale(self, estimator)
+            _keep_energy_shift(self, estimator)
             if poisson:
                 _warn_poisson_loadings(self.learning_results.loadings)
             return out
@@ -233,6 +235,27 @@ def _keep_intensity_scale(signal, estimator):
         signal.learning_results.intensity_scale = np.asarray(scale).reshape(nav)
     else:
         signal.learning_results.__dict__.pop("intensity_scale", None)
+
+
+def _keep_energy_shift(signal, estimator):
+    """``s.learning_results.energy_shift``: the per-pixel energy shift map of
+    a drift-aware unmixing, in the energy axis' units, on the calibrated
+    navigation grid (a ``Signal2D``), when there is one."""
+    from .adapters import _navigation_maps
+
+    shift = getattr(estimator, "channel_shift_", None)
+    nav = navigation_shape_in_array(signal)
+    if shift is None or np.size(shift) != int(np.prod(nav)):
+        signal.learning_results.__dict__.pop("energy_shift", None)
+        return
+    axis = signal.axes_manager.signal_axes[0]
+    units = axis.units if isinstance(axis.units, str) else ""
+    out = _navigation_maps(
+        signal,
+        np.asarray(shift) * float(axis.scale),
+        f"energy shift ({units})" if units else "energy shift",
+    )
+    signal.learning_results.energy_shift = out
 
 
 def _warn_poisson_loadings(loadings):

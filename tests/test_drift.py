@@ -1,0 +1,91 @@
+"""Drift-aware unmixing: a per-pixel energy shift estimated with the unmixing."""
+
+import numpy as np
+import pytest
+
+import eels_ae
+from eels_ae.energy_shift import estimate_shifts, shift_spectra
+from eels_ae.metrics import unmixing_scores
+
+
+def _drifted(shift, seed=41):
+    # Another size, dose and seed than the benchmark's.
+    return eels_ae.data.chequerboard_spectrum_image(
+        "k", shape=(40, 40), block=5, dose=2e4, random_state=seed, shift=shift
+    )
+
+
+def _truth_at(syn, energy_shift):
+    """The true endmembers moved by ``energy_shift`` eV (the gauge)."""
+    scale = syn.signal.axes_manager[-1].scale
+    return shift_spectra(syn.endmember_array, energy_shift / scale)
+
+
+def test_shift_and_estimate_are_inverse():
+    rng = np.random.default_rng(0)
+    E = np.linspace(0, 1, 300)
+    spectra = np.stack(
+        [np.exp(-3 * E) + (E > c) * 0.5 for c in rng.uniform(0.3, 0.7, 20)]
+    )
+    model = 1000 * spectra
+    d = rng.uniform(-3, 3, 20)
+    X = rng.poisson(shift_spectra(model, d)).astype(float)
+    got = estimate_shifts(X, model, n_steps=8)
+    assert np.abs(got - d).max() < 0.3
+
+
+def test_drift_is_measured_and_the_endmembers_recover():
+    syn = _drifted(1.5)
+    X = syn.signal.data.reshape(-1, syn.signal.data.shape[-1])
+    scale = syn.signal.axes_manager[-1].scale
+    est = eels_ae.DriftAwareUnmixing(4, random_state=0)
+    A = est.fit_transform(syn.signal.data)  # an image: the shift map is smoothed
+    true = syn.shift.ravel()
+    got = est.channel_shift_ * scale
+    gauge = np.median(true)
+    rms = np.sqrt(np.mean((got - (true - gauge)) ** 2))
+    assert rms < 0.2  # eV
+    truth = _truth_at(syn, gauge)
+    aware = unmixing_scores(truth, syn.abundance_array, est.components_, A.T)
+    plain = eels_ae.NFINDR(4, random_state=0)
+    P = plain.fit_transform(X)
+    blind = unmixing_scores(truth, syn.abundance_array, plain.components_, P.T)
+    assert aware.mean_sad_deg < blind.mean_sad_deg
+    assert aware.mean_nmse <= blind.mean_nmse + 0.01
+
+
+def test_no_drift_gives_no_shift():
+    syn = _drifted(None)
+    X = syn.signal.data.reshape(-1, syn.signal.data.shape[-1])
+    scale = syn.signal.axes_manager[-1].scale
+    est = eels_ae.DriftAwareUnmixing(4, random_state=0).fit(syn.signal.data)
+    assert np.sqrt(np.mean((est.channel_shift_ * scale) ** 2)) < 0.1
+    base = eels_ae.NFINDR(4, random_state=0).fit(X)
+    truth = syn.endmember_array
+    A = syn.abundance_array
+    a = unmixing_scores(truth, A, est.components_, est.transform(X).T)
+    b = unmixing_scores(truth, A, base.components_, base.transform(X).T)
+    assert a.mean_sad_deg < b.mean_sad_deg + 0.3
+
+
+def test_decomposition_gives_the_shift_map_in_ev_eager_and_lazy():
+    syn = _drifted(1.5)
+    s = syn.signal.deepcopy()
+    s.decomposition(
+        algorithm="drift_aware", output_dimension=4, print_info=False, random_state=0
+    )
+    shift = s.learning_results.energy_shift
+    assert shift.data.shape == (40, 40) and "eV" in shift.metadata.General.title
+    # The drift runs along x, 0 to 1.5 eV.
+    profile = shift.data.mean(axis=0)
+    assert profile[-1] - profile[0] == pytest.approx(1.5, abs=0.2)
+    lazy = syn.signal.as_lazy()
+    lazy.decomposition(
+        algorithm="drift_aware", output_dimension=4, print_info=False, random_state=0
+    )
+    np.testing.assert_allclose(
+        lazy.learning_results.energy_shift.data, shift.data, atol=1e-3
+    )
+    # HyperSpy's own algorithms leave no shift map behind.
+    s.decomposition(algorithm="SVD", output_dimension=4, print_info=False)
+    assert not hasattr(s.learning_results, "energy_shift")
