@@ -117,7 +117,7 @@ class DriftAwareUnmixing(UnmixingEstimator):
         -------
         self
         """
-        X, self._image_shape = _flatten(X)
+        X, self._fit_shape = _flatten(X)
         return super().fit(X, energy_axis=energy_axis)
 
     def _fit(self, X, summary):
@@ -131,7 +131,9 @@ class DriftAwareUnmixing(UnmixingEstimator):
         M = self._base().fit(X).components_
         for _ in range(int(self.n_iter)):
             M = self._refined(_aligned(X, -shifts), M)
-            shifts = self._smoothed(self._measure(X, M, shifts))
+            shifts = self._smoothed(
+                self._measure(X, M, shifts), getattr(self, "_fit_shape", None)
+            )
             shifts -= np.median(shifts[keep])
         # The unmixer once more, on the aligned spectra: least squares with
         # estimated abundances biases the endmembers (errors in the
@@ -158,8 +160,8 @@ class DriftAwareUnmixing(UnmixingEstimator):
         refined = np.linalg.lstsq(gram, cross, rcond=None)[0]
         return np.clip(refined, 0.0, None) if np.min(M) >= 0 else refined
 
-    def _smoothed(self, shifts):
-        shape = getattr(self, "_image_shape", None)
+    def _smoothed(self, shifts, shape):
+        """The shift map smoothed over an image of ``shape`` (None: as is)."""
         if shape is None or not self.smooth:
             return shifts
         from scipy.ndimage import gaussian_filter
@@ -193,7 +195,9 @@ class DriftAwareUnmixing(UnmixingEstimator):
 
         Parameters
         ----------
-        X : array-like or dask array, shape (n_samples, n_features)
+        X : array-like or dask array, (n_samples, n_features) or (rows,
+            columns, n_features)
+            An image has its shift map smoothed (``smooth``).
 
         Returns
         -------
@@ -202,10 +206,10 @@ class DriftAwareUnmixing(UnmixingEstimator):
         from sklearn.utils.validation import check_is_fitted
 
         check_is_fitted(self, "components_")
-        X, self._image_shape = _flatten(X)
+        X, shape = _flatten(X)
         shifts = np.zeros(len(X))
         for _ in range(2):  # abundances of the aligned spectra, then shifts
-            shifts = self._smoothed(self._measure(X, self.components_, shifts))
+            shifts = self._smoothed(self._measure(X, self.components_, shifts), shape)
         return shifts - np.median(shifts)
 
     def abundances_and_scale(self, X):
