@@ -281,3 +281,51 @@ def test_poisson_normalisation_leaves_the_data_exactly_and_says_what_loadings_ar
         )
     np.testing.assert_array_equal(s.data, before)
     np.testing.assert_array_equal(s.learning_results.loadings, saved)
+
+
+def test_signal_mask_on_lazy_signals_and_spatial_algorithms():
+    import eels_ae
+
+    syn = eels_ae.data.chequerboard_spectrum_image(
+        "k", shape=(24, 24), block=6, dose=1e4, random_state=8
+    )
+    E = syn.signal.axes_manager.signal_axes[0].axis
+    mask = E < 350.0  # leave out the carbon K edge region (True: left out)
+    eager = syn.signal.deepcopy()
+    eager.decomposition(
+        algorithm="nfindr",
+        output_dimension=4,
+        print_info=False,
+        random_state=0,
+        signal_mask=mask,
+    )
+    lazy = syn.signal.as_lazy()
+    lazy.decomposition(
+        algorithm="nfindr",
+        output_dimension=4,
+        print_info=False,
+        random_state=0,
+        signal_mask=mask,
+    )
+    fe, fl = eager.learning_results.factors, lazy.learning_results.factors
+    assert np.isnan(fl[mask]).all() and np.isfinite(fl[~mask]).all()
+    np.testing.assert_allclose(fl[~mask], fe[~mask], rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(
+        np.asarray(lazy.learning_results.loadings),
+        np.asarray(eager.learning_results.loadings),
+        atol=1e-4,
+    )
+    # A spatial algorithm on an eager signal takes the mask too.
+    s = syn.signal.deepcopy()
+    s.decomposition(
+        algorithm="drift_aware",
+        output_dimension=4,
+        print_info=False,
+        random_state=0,
+        signal_mask=mask,
+    )
+    assert np.isnan(s.learning_results.factors[mask]).all()
+    with pytest.raises(ValueError, match="every channel"):
+        syn.signal.as_lazy().decomposition(
+            algorithm="nfindr", output_dimension=4, signal_mask=np.ones(E.size, bool)
+        )

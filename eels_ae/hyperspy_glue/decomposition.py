@@ -309,21 +309,35 @@ def _lazy_decomposition(
             "normalize_poissonian_noise",
             "centre",
             "navigation_mask",
-            "signal_mask",
             "reproject",
         )
         if options.get(name) is not None and options.get(name) is not False
     ]
     if unsupported:
-        raise NotImplementedError(
-            f"{', '.join(unsupported)} are not supported by eels_ae algorithms on "
-            "lazy signals yet; call on s.compute() (or a cropped signal) instead."
+        where = (
+            "lazy signals"
+            if self._lazy
+            else f"the spatial algorithm {type(algorithm).__name__}"
         )
+        raise NotImplementedError(
+            f"{', '.join(unsupported)} are not supported by eels_ae on {where} "
+            "yet; call on s.compute() (or a cropped signal) instead"
+            + (", or use a spectra algorithm." if not self._lazy else ".")
+        )
+    keep = _kept_channels(self, options.get("signal_mask"))
     estimator = algorithm
     X = spectrum_image_array(self) if image else unfolded_spectra(self)
+    if keep is not None:
+        X = X[..., keep]
     loadings = estimator.fit_transform(X)
     target = LearningResults()
-    target.factors = estimator.components_.T.copy()
+    factors = estimator.components_.T.copy()
+    if keep is not None:
+        # HyperSpy's convention: the masked channels of the factors are NaN.
+        full = np.full((keep.size, factors.shape[1]), np.nan, dtype=factors.dtype)
+        full[keep] = factors
+        factors = full
+    target.factors = factors
     target.loadings = loadings
     target.decomposition_algorithm = estimator
     target.output_dimension = output_dimension
@@ -348,6 +362,22 @@ def _lazy_decomposition(
             )
         )
     return estimator if return_info else None
+
+
+def _kept_channels(signal, signal_mask):
+    """The channels a ``signal_mask`` (True: left out, as in HyperSpy) keeps,
+    or None without a mask."""
+    if signal_mask is None or signal_mask is False:
+        return None
+    mask = np.asarray(getattr(signal_mask, "data", signal_mask), dtype=bool).ravel()
+    n = signal.axes_manager.signal_size
+    if mask.size != n:
+        raise ValueError(
+            f"signal_mask has {mask.size} values but the signal has {n} channels."
+        )
+    if mask.all():
+        raise ValueError("signal_mask leaves out every channel: nothing to unmix.")
+    return ~mask
 
 
 def _wrap_model(original):
