@@ -67,15 +67,16 @@ def test_a_missing_reference_shows_in_the_chi2_map(syn):
 
 def test_references_on_another_axis_are_interpolated_with_a_warning(syn):
     refs = syn.endmembers
-    coarse = refs.deepcopy()
-    coarse = coarse.isig[::2]  # half the channels, same range
-    with pytest.warns(UserWarning, match="interpolated"):
-        fit = eels_ae.fit_references(syn.signal, coarse)
-    exact = eels_ae.fit_references(syn.signal, refs)
-    assert (
-        fit.notes
-        and np.abs(fit.coefficients.data - exact.coefficients.data).max() < 0.05
-    )
+    coarse = refs.rebin(scale=(1, 2))  # channels twice as wide, counts summed
+    inside = (260.0, 690.0)  # the rebinned axis ends half a channel short
+    with pytest.warns(UserWarning, match="interpolated.*scaled by 0.5"):
+        fit = eels_ae.fit_references(syn.signal, coarse, signal_range=inside)
+    exact = eels_ae.fit_references(syn.signal, refs, signal_range=inside)
+    # Same coefficients (unscaled they would double): the counts per channel
+    # follow the channel width; the coarser references lose some fine
+    # structure of the K edges (measured: mean difference 0.004, largest 0.05).
+    diff = np.abs(fit.coefficients.data - exact.coefficients.data)
+    assert fit.notes and diff.mean() < 0.01 and diff.max() < 0.1
     short = refs.isig[: refs.axes_manager.signal_axes[0].size // 2]
     with pytest.raises(ValueError, match="signal_range="):
         eels_ae.fit_references(syn.signal, short)

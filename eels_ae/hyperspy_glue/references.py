@@ -288,14 +288,20 @@ def _on_axis(ref, ref_name, energy, notes):
             f"are known, e.g. signal_range=({max(Er[0], E.min()):g}, "
             f"{min(Er[-1], E.max()):g})."
         )
+    values = np.interp(E, Er, data)
     note = (
         f"reference {ref_name!r} is on another energy axis ({Er[0]:g} to "
         f"{Er[-1]:g}, {Er.size} channels): linearly interpolated onto the data's "
-        f"({E.min():g} to {E.max():g}, {E.size} channels)."
+        f"({E.min():g} to {E.max():g}, {E.size} channels)"
     )
-    warn(note)
-    notes.append(note)
-    return np.interp(E, Er, data)
+    ratio = abs(float(energy.scale)) / abs(float(axis.scale)) if axis.is_uniform else 1
+    if axis.is_binned and not np.isclose(ratio, 1.0):
+        # Counts per channel grow with the channel width: per data channel.
+        values = values * ratio
+        note += f", and its counts per channel scaled by {ratio:g} (binned axis)"
+    warn(note + ".")
+    notes.append(note + ".")
+    return values
 
 
 def _noise_model(stream, coefs, M):
