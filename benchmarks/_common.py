@@ -77,3 +77,21 @@ def machine_markdown(info):
         "dask",
     )
     return "\n".join(f"- {k}: {info[k]}" for k in keys) + "\n"
+
+
+def doc_body(doc):
+    """A benchmark's module docstring without its title line and its
+    ``Run:`` paragraph: the description the results file repeats."""
+    return doc.split("\n\n", 1)[1].rsplit("\n\nRun:", 1)[0]
+
+
+def machine_section(info, other="torch process"):
+    """The closing lines of a results file: that the machine was otherwise
+    idle, and the machine and versions."""
+    return [
+        f"The machine ran no other {other} during the benchmark.",
+        "",
+        "## Machine",
+        "",
+        machine_markdown(info),
+    ]

@@ -36,7 +36,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import machine_info, machine_markdown, write_results  # noqa: E402
+from _common import (  # noqa: E402
+    doc_body,
+    machine_info,
+    machine_section,
+    write_results,
+)
 
 warnings.filterwarnings("ignore")
 
@@ -191,7 +196,7 @@ def main(argv=None):
     md = [
         "# DAEU restarts: which criterion, and how often a run collapses",
         "",
-        __doc__.split("\n\n", 1)[1].rsplit("\n\nRun:", 1)[0],
+        doc_body(__doc__),
         "",
         f"{args.seeds} single runs per row; n_init=3 simulated on all "
         f"{len(list(itertools.combinations(range(args.seeds), 3)))} triples. "
@@ -204,11 +209,7 @@ def main(argv=None):
         "|---|---|---|---|---|---|---|---|---|---|",
         *rows,
         "",
-        "The machine ran no other torch process during the benchmark.",
-        "",
-        "## Machine",
-        "",
-        machine_markdown(info),
+        *machine_section(info),
     ]
     print(write_results("daeu_restarts", payload, "\n".join(md) + "\n"))
 

@@ -28,7 +28,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import machine_info, machine_markdown, write_results  # noqa: E402
+from _common import (  # noqa: E402
+    doc_body,
+    machine_info,
+    machine_section,
+    write_results,
+)
 
 warnings.filterwarnings("ignore")
 
@@ -110,7 +115,7 @@ def main():
     md = [
         "# Number of endmembers: eels_ae.estimate_n_components and HyperSpy",
         "",
-        __doc__.split("\n\n", 1)[1].rsplit("\n\nRun:", 1)[0],
+        doc_body(__doc__),
         "",
         "Each cell: runs right / runs (mean absolute error; the estimates).",
         "",
@@ -131,11 +136,7 @@ def main():
         f"noise is correlated between channels), HyperSpy elbow "
         f"{real['HyperSpy elbow']}.",
         "",
-        "The machine ran no other process during the benchmark.",
-        "",
-        "## Machine",
-        "",
-        machine_markdown(info),
+        *machine_section(info, other="process"),
     ]
     print(write_results("n_components", payload, "\n".join(md) + "\n"))
 

@@ -28,7 +28,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import machine_info, machine_markdown, write_results  # noqa: E402
+from _common import (  # noqa: E402
+    doc_body,
+    machine_info,
+    machine_section,
+    write_results,
+)
 
 warnings.filterwarnings("ignore")
 
@@ -128,7 +133,7 @@ def main():
     md = [
         "# Known references: eels_ae.fit_references and HyperSpy's linear fitting",
         "",
-        __doc__.split("\n\n", 1)[1].rsplit("\n\nRun:", 1)[0],
+        doc_body(__doc__),
         "",
         "Times are the best of 3, in seconds, including everything each call "
         "returns (eels_ae: coefficient maps, chi-square map, residual and fit "
@@ -141,11 +146,7 @@ def main():
         "|---|---|---|---|---|---|---|---|---|",
         *rows,
         "",
-        "The machine ran no other process during the benchmark.",
-        "",
-        "## Machine",
-        "",
-        machine_markdown(info),
+        *machine_section(info, other="process"),
     ]
     print(write_results("references", payload, "\n".join(md) + "\n"))
 

@@ -37,7 +37,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import machine_info, machine_markdown, write_results  # noqa: E402
+from _common import (  # noqa: E402
+    doc_body,
+    machine_info,
+    machine_section,
+    write_results,
+)
 
 warnings.filterwarnings("ignore")
 
@@ -160,14 +165,10 @@ def main():
     md = [
         "# Unmixing when the linear model breaks",
         "",
-        __doc__.split("\n\n", 1)[1].rsplit("\n\nRun:", 1)[0],
+        doc_body(__doc__),
         "",
         *sections,
-        "The machine ran no other torch process during the benchmark.",
-        "",
-        "## Machine",
-        "",
-        machine_markdown(info),
+        *machine_section(info),
     ]
     print(write_results("unmixing_variants", payload, "\n".join(md) + "\n"))
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..endmembers import nfindr, project_on_signal_subspace
-from ..validation import Either, Interval, Options, SeedLike
+from ..validation import Either, Interval, Options
 from .base import INTENSITY_DOC
 from .vca import PurePixelUnmixing
 
@@ -57,16 +57,12 @@ class NFINDR(PurePixelUnmixing):
     _model_params = {
         "n_components": None,
         "max_iter": None,
-        "max_init_samples": 50000,
-        "random_state": None,
-        "intensity": "fixed",
+        **PurePixelUnmixing._shared_params,
     }
     _positional = ("n_components",)
     _constraints = {
         "max_iter": Either((Options((None,)), Interval("int", 1))),
-        "max_init_samples": Interval("int", 1),
-        "random_state": SeedLike(),
-        "intensity": Options(("per_pixel", "fixed")),
+        **PurePixelUnmixing._shared_constraints,
     }
 
     def _pick(self, rows, rng):

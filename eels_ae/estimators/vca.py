@@ -16,8 +16,21 @@ class PurePixelUnmixing(UnmixingEstimator):
     """Endmembers picked among the spectra (then denoised), FCLS abundances.
 
     Subclasses implement ``_pick(rows, rng) -> (endmembers, picked)``: the
-    endmembers (denoised spectra) and the rows they come from.
+    endmembers (denoised spectra) and the rows they come from, and declare
+    their parameters with the shared ones below.
     """
+
+    #: Parameters (and constraints) every pure-pixel method has, after its own.
+    _shared_params = {
+        "max_init_samples": 50000,
+        "random_state": None,
+        "intensity": "fixed",
+    }
+    _shared_constraints = {
+        "max_init_samples": Interval("int", 1),
+        "random_state": SeedLike(),
+        "intensity": Options(("per_pixel", "fixed")),
+    }
 
     def _fit(self, X, summary):
         rng = np.random.default_rng(_as_seed(self.random_state))
@@ -89,16 +102,12 @@ class VCA(PurePixelUnmixing):
     _model_params = {
         "n_components": None,
         "snr": None,
-        "max_init_samples": 50000,
-        "random_state": None,
-        "intensity": "fixed",
+        **PurePixelUnmixing._shared_params,
     }
     _positional = ("n_components",)
     _constraints = {
         "snr": Either((Options((None,)), Interval("real"))),
-        "max_init_samples": Interval("int", 1),
-        "random_state": SeedLike(),
-        "intensity": Options(("per_pixel", "fixed")),
+        **PurePixelUnmixing._shared_constraints,
     }
 
     def _pick(self, rows, rng):

@@ -157,16 +157,22 @@ def fit_references(
     X = si.spectra()
     check_finite(X, where=si.where, block_rows=None)
     stream = RowStream(X)
-    coefs = stream.map_blocks(
-        lambda block: linear_coefficients(
+
+    def solve(block):
+        return linear_coefficients(
             block, M, nonnegative=nonnegative, sum_to_one=sum_to_one
         )
-    )
-    gain, offset = _noise_model(stream, coefs, M)
-    chi2 = np.empty(len(coefs))
+
+    # The noise model from a sample first, so that one pass over the data
+    # (a lazy signal is read once) gives both coefficients and chi-square.
+    gain, offset = _noise_model(stream, solve, M)
+    coefs = np.empty((stream.n_samples, R))
+    chi2 = np.empty(stream.n_samples)
     for start, block in stream.blocks():
-        fit = coefs[start : start + len(block)] @ M
+        c = solve(block)
+        fit = c @ M
         var = np.maximum(gain * np.clip(fit, 0.0, None) + offset, 1e-12)
+        coefs[start : start + len(block)] = c
         chi2[start : start + len(block)] = ((block - fit) ** 2 / var).sum(axis=1)
     chi2 /= B - R
     fitted_cube = _fitted_cube(si.cube, coefs, M)
@@ -304,10 +310,11 @@ def _on_axis(ref, ref_name, energy, notes):
     return values
 
 
-def _noise_model(stream, coefs, M):
-    """``(gain, offset)`` of the data's noise, from a sample of residuals."""
-    idx, rows = stream.sample_rows(NOISE_SAMPLES, np.random.default_rng(0))
-    fit = coefs[idx] @ M
+def _noise_model(stream, solve, M):
+    """``(gain, offset)`` of the data's noise, from the residuals of a sample
+    of spectra fitted with ``solve``."""
+    _, rows = stream.sample_rows(NOISE_SAMPLES, np.random.default_rng(0))
+    fit = solve(rows) @ M
     try:
         return fit_noise_model(rows - fit, fit)
     except ValueError:
