@@ -15,10 +15,14 @@ on numpy and dask arrays without HyperSpy, with the scikit-learn API.
 
 from . import data, metrics
 from .estimators import (
+    CNNAEU,
     DAEU,
+    MTAEU,
     NFINDR,
     RVAE,
+    UDAS,
     VAE,
+    VAEU,
     VCA,
     DenoisingAE,
     DriftAwareUnmixing,
@@ -38,14 +42,18 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ALGORITHMS",
+    "CNNAEU",
     "DAEU",
     "DenoisingAE",
     "DriftAwareUnmixing",
     "LatentClassifier",
+    "MTAEU",
     "ModelFileError",
     "NFINDR",
     "RVAE",
+    "UDAS",
     "VAE",
+    "VAEU",
     "VCA",
     "apply_model",
     "data",

@@ -800,7 +800,9 @@ def detectable_components(X, random_state=0):
     return max(1, int((s > edge).sum()))
 
 
-def signal_subspace_endmembers(X, n_components, random_state=None, snr=None):
+def signal_subspace_endmembers(
+    X, n_components, random_state=None, snr=None, normalise=False
+):
     """VCA endmembers denoised by projection onto the data's signal subspace.
 
     Under the linear mixing model every spectrum lies in the span of the
@@ -816,16 +818,31 @@ def signal_subspace_endmembers(X, n_components, random_state=None, snr=None):
     random_state : None, int or numpy.random.Generator
     snr : float, optional
         Passed to :func:`vca`.
+    normalise : bool, default False
+        Pick the pixels among spectra divided by their total: a thickness
+        change scales whole spectra, which moves them off the simplex of the
+        endmembers but not off its rays. Measured on the synthetic K set with
+        a 1-2x thickness ramp: mean endmember SAD 4.30 -> 1.57 degrees (4
+        seeds); without thickness changes slightly worse (2.04 -> 2.41 on the
+        K set, 2.24 -> 2.28 on the M/L set): noisy dim pixels count as much as
+        bright ones.
 
     Returns
     -------
     endmembers : ndarray, shape (n_components, n_channels), float64
-        Clipped at zero when the data are non-negative.
+        The picked pixels (as they are in ``X``) projected on its signal
+        subspace; clipped at zero when the data are non-negative.
     indices : ndarray of int
         Rows picked by :func:`vca`.
     """
     rng = np.random.default_rng(random_state)
-    raw, indices = vca(X, n_components, random_state=rng, snr=snr)
+    picked_from = X
+    if normalise:
+        total = np.asarray(X, dtype=np.float64).sum(axis=1, keepdims=True)
+        picked_from = X / np.where(total > 0, total, 1.0) * np.mean(total)
+    raw, indices = vca(picked_from, n_components, random_state=rng, snr=snr)
+    if normalise:
+        raw = np.asarray(X, dtype=np.float64)[indices]
     return project_on_signal_subspace(X, raw, n_components, rng), indices
 
 

@@ -78,6 +78,42 @@ CASES = {
         output=lambda m, X: m.transform(_flat(X)),
         n_rows=lambda X: int(np.prod(X.shape[:-1])),
     ),
+    "udas": Case(
+        make=lambda d, **p: eels_ae.UDAS(
+            3, warmup_epochs=1, batch_size=32, **{**QUICK, **p}
+        ),
+        data="spectra",
+        fit=lambda m, X: m.fit(_flat(X)),
+        output=lambda m, X: m.transform(_flat(X)),
+        n_rows=lambda X: int(np.prod(X.shape[:-1])),
+    ),
+    "vaeu": Case(
+        make=lambda d, **p: eels_ae.VAEU(
+            3, warmup_epochs=1, batch_size=32, **{**QUICK, **p}
+        ),
+        data="spectra",
+        fit=lambda m, X: m.fit(_flat(X)),
+        output=lambda m, X: m.transform(_flat(X)),
+        n_rows=lambda X: int(np.prod(X.shape[:-1])),
+    ),
+    "mtaeu": Case(
+        make=lambda d, **p: eels_ae.MTAEU(
+            3, warmup_epochs=1, batch_size=32, **{**QUICK, **p}
+        ),
+        data="spectra",
+        fit=lambda m, X: m.fit(X),
+        output=lambda m, X: m.transform(X),
+        n_rows=lambda X: int(np.prod(X.shape[:-1])),
+    ),
+    "cnnaeu": Case(
+        make=lambda d, **p: eels_ae.CNNAEU(
+            3, warmup_epochs=1, patch_size=6, batch_size=4, **{**QUICK, **p}
+        ),
+        data="spectra",
+        fit=lambda m, X: m.fit(X),
+        output=lambda m, X: m.transform(X),
+        n_rows=lambda X: int(np.prod(X.shape[:-1])),
+    ),
     "vca": Case(
         make=lambda d, **p: eels_ae.VCA(3, **{"random_state": 0, **p}),
         data="spectra",
@@ -253,6 +289,10 @@ def test_model_file_round_trip_and_damaged_files(name, inputs, denoiser, tmp_pat
 
 BAD = {
     "daeu": dict(dropout=1.5),
+    "udas": dict(corruption=1.0),
+    "vaeu": dict(variability=0.0),
+    "mtaeu": dict(neighbourhood=2),
+    "cnnaeu": dict(kernel_size=4),
     "vca": dict(max_init_samples=0),
     "nfindr": dict(max_iter=0),
     "drift_aware": dict(n_iter=0),
@@ -303,6 +343,17 @@ _NOT_SAMPLES = (
 )
 EXPECTED_FAILURES = {
     "DAEU": {},
+    "UDAS": {},
+    "MTAEU": {},
+    "CNNAEU": {},
+    "VAEU": {
+        "check_estimators_fit_returns_self": _FEW_CHANNELS_VAE,
+        "check_estimators_overwrite_params": _FEW_CHANNELS_VAE,
+        "check_fit_check_is_fitted": _FEW_CHANNELS_VAE,
+        "check_fit_idempotent": _FEW_CHANNELS_VAE,
+        "check_n_features_in": _FEW_CHANNELS_VAE,
+        "check_readonly_memmap_input": _FEW_CHANNELS_VAE,
+    },
     "VCA": {},
     "NFINDR": {},
     "DriftAwareUnmixing": {},
@@ -358,6 +409,10 @@ def _sklearn_estimators():
     fast = dict(max_epochs=2, show_progressbar=False, device="cpu", random_state=0)
     return [
         eels_ae.DAEU(2, warmup_epochs=1, batch_size=16, **fast),
+        eels_ae.UDAS(2, warmup_epochs=1, batch_size=16, **fast),
+        eels_ae.MTAEU(2, warmup_epochs=1, batch_size=16, **fast),
+        eels_ae.CNNAEU(2, warmup_epochs=1, batch_size=4, patch_size=4, **fast),
+        eels_ae.VAEU(2, warmup_epochs=1, batch_size=16, **fast),
         eels_ae.VCA(2, random_state=0),
         eels_ae.NFINDR(2, random_state=0),
         eels_ae.DriftAwareUnmixing(2, random_state=0),

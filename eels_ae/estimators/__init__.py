@@ -2,16 +2,24 @@
 
 from .base import UnmixingEstimator
 from .classifier import LatentClassifier
+from .cnnaeu import CNNAEU
 from .daeu import DAEU
 from .denoising import DenoisingAE
 from .drift import DriftAwareUnmixing
+from .mtaeu import MTAEU
 from .nfindr import NFINDR
 from .rvae import RVAE
+from .udas import UDAS
 from .vae import VAE
+from .vaeu import VAEU
 from .vca import VCA
 
 __all__ = [
+    "CNNAEU",
     "DAEU",
+    "MTAEU",
+    "UDAS",
+    "VAEU",
     "DenoisingAE",
     "DriftAwareUnmixing",
     "LatentClassifier",

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import numpy as np
-import torch
-
-from ..endmembers import fcls, signal_subspace_endmembers
 from ..models import DAEUNet
-from ..streaming import RowStream
 from ..training import predict_in_batches
-from ..validation import Either, Interval, IntSequence, Options, warn
-from .base import INTENSITY_DOC, UnmixingEstimator
-from .neural import TRAINING_PARAMS_DOC, NeuralEstimator, TrainingData
+from ..validation import Interval, IntSequence, Options
+from .autoencoder import AutoencoderUnmixing
+from .base import INTENSITY_DOC
+from .neural import TRAINING_PARAMS_DOC
 
 __all__ = ["DAEU"]
 
 
-class DAEU(NeuralEstimator, UnmixingEstimator):
+class DAEU(AutoencoderUnmixing):
     __doc__ = """Deep autoencoder unmixing (DAEU, Palsson et al. 2018).
 
     Palsson, Sigurdsson, Sveinsson and Ulfarsson, "Hyperspectral unmixing
@@ -131,121 +127,26 @@ class DAEU(NeuralEstimator, UnmixingEstimator):
     }
     _positional = ("n_components",)
     _constraints = {
-        "init": Options(("vca", "random")),
-        "n_init": Interval("int", 1),
+        **AutoencoderUnmixing._shared_constraints,
         "hidden_factors": IntSequence(),
         "dropout": Interval("real", 0, 1, closed="left"),
-        "warmup_epochs": Interval("int", 0),
-        "decoder_lr_factor": Either((Options((None,)), Interval("real", 0))),
         "abundances": Options(("fcls", "encoder")),
-        "max_init_samples": Interval("int", 1),
-        "intensity": Options(("per_pixel", "fixed")),
     }
     _progress_label = "DAEU"
-    _fit_input_doc = """\
-X : array-like or dask array, shape (n_samples, n_features)
-    One spectrum per row. A dask array is streamed block by block and never
-    loaded whole.
-"""
 
-    def _prepare(self, X, energy_axis=None):
-        X, summary = self._check_fit_input(X)
-        self._warn_if_too_few_components(X, summary)
-        negative = summary.n_negative / max(summary.n_samples * summary.n_features, 1)
-        if negative > 0.5:
-            warn(
-                f"{negative:.0%} of the values are negative (an over-subtracted "
-                "background?): DAEU's endmembers are non-negative spectra, so it "
-                "cannot represent these data and its result will be poor. Unmix the "
-                "raw counts, or subtract a background that leaves the data positive."
-            )
-        self.n_features_in_ = summary.n_features
-        self.energy_axis_ = energy_axis
-        self.scale_ = summary.max_abs
-        mask = ~summary.zero_rows if summary.zero_rows.any() else None
-        stream = RowStream(
-            X, block_rows=self._block_rows, scale=self.scale_, row_mask=mask
-        )
-        usable = summary.n_samples - int(summary.zero_rows.sum())
-        return TrainingData(stream, usable, {"summary": summary, "mask": mask})
-
-    def _n_restarts(self):
-        return int(self.n_init)
-
-    def _training_setup(self, n_samples):
-        batch_size, device = super()._training_setup(n_samples)
-        if self.init == "random":
-            batch_size = max(2, min(batch_size, n_samples // 4))
-        return batch_size, device
-
-    def _build(self, data, rng):
-        net = DAEUNet(
-            data.extra["summary"].n_features,
+    def _network(self, n_features):
+        return DAEUNet(
+            n_features,
             self.n_components,
             hidden_factors=tuple(self.hidden_factors),
             dropout=self.dropout,
         )
-        factor = self.decoder_lr_factor
-        if factor is None:
-            factor = 0.1 if self.init == "vca" else 1.0
-        net.decoder_lr_factor = float(factor)
-        if self.init == "vca":
-            net.set_endmembers(self._vca_start(data.stream, data.extra["summary"], rng))
-        return net
-
-    def _warm_up(self, module, run, desc):
-        if self.init != "vca" or not self.warmup_epochs:
-            return None
-        # Encoder alone first: the decoder keeps the VCA start.
-        module.decoder.weight.requires_grad_(False)
-        try:
-            return run(
-                desc=desc + " (encoder)", max_epochs=self.warmup_epochs, tol=None
-            )
-        finally:
-            module.decoder.weight.requires_grad_(True)
-
-    def _finish(self, data):
-        endmembers = self.model_.endmembers.detach().cpu().numpy().astype(np.float64)
-        factor = self._intensity_factor(data.stream, data.extra["mask"])
-        self.components_ = endmembers * self.scale_ * factor
-
-    def _vca_start(self, stream, summary, rng):
-        n = self._init_sample_size(summary.n_features)
-        idx, rows = stream.sample_rows(n, rng)
-        rows = rows[~summary.zero_rows[idx]]
-        endmembers, _ = signal_subspace_endmembers(
-            rows, self.n_components, random_state=rng
-        )
-        return np.clip(endmembers, 0.0, None)
 
     def _encode(self, x):
         return self.model_.abundances(x)
 
     def _abundances(self, stream):
         if self.abundances == "fcls":
-            return stream.map_blocks(lambda block: fcls(block, self.components_))
+            return super()._abundances(stream)
         self.model_.eval()
         return predict_in_batches(self._encode, stream, self.device_)
-
-    def _intensity_factor(self, stream, mask, rows=4096):
-        """Least-squares factor c in x ~ c * (a @ M) over all spectra (scaled).
-
-        Uses x.(a M) = a.(M x) and |a M|^2 = a G a with G = M M^T, so no
-        reconstruction of block size is ever formed.
-        """
-        num = den = 0.0
-        M = self.model_.endmembers.detach()
-        G = M @ M.T
-        self.model_.eval()
-        with torch.no_grad():
-            for start, block in stream.blocks():
-                if mask is not None:
-                    block = block[mask[start : start + len(block)]]
-                for lo in range(0, len(block), rows):
-                    x = torch.from_numpy(block[lo : lo + rows]).to(self.device_)
-                    x = x / stream.scale
-                    a = self._encode(x)
-                    num += float((a * (x @ M.T)).sum())
-                    den += float(((a @ G) * a).sum())
-        return num / den if den > 0 else 1.0

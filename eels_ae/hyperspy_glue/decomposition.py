@@ -157,9 +157,11 @@ def _wrap(original, lazy):
         algorithm = arguments["algorithm"]
         if not _is_ours(algorithm):
             out = original(self, *args, **kwargs)
-            # HyperSpy's own results have no intensity scale or shift map.
+            # HyperSpy's own results have no intensity scale, shift or
+            # variability maps.
             self.learning_results.__dict__.pop("intensity_scale", None)
-            self.learning_results.__dict__.pop("energy_shift", None)
+            for name in ("energy_shift", "endmember_variability"):
+                self.learning_results.__dict__.pop(name, None)
             return out
         extra = arguments.pop("kwargs", {})
         if isinstance(algorithm, str):
@@ -202,6 +204,7 @@ def _wrap(original, lazy):
             estimator.energy_axis_ = signal_energy_axis(self)
             _keep_intensity_scale(self, estimator)
             _keep_energy_shift(self, estimator)
+            _keep_endmember_variability(self, estimator)
             if poisson:
                 _warn_poisson_loadings(self.learning_results.loadings)
             return out
@@ -256,6 +259,27 @@ def _keep_energy_shift(signal, estimator):
         f"energy shift ({units})" if units else "energy shift",
     )
     signal.learning_results.energy_shift = out
+
+
+def _keep_endmember_variability(signal, estimator):
+    """``s.learning_results.endmember_variability``: the relative change of
+    each pixel's endmembers from the mean ones (a stack of maps, one per
+    component, on the calibrated navigation grid), for a model with
+    endmember variability (VAEU)."""
+    from .adapters import _navigation_maps
+
+    signal.learning_results.__dict__.pop("endmember_variability", None)
+    if not hasattr(estimator, "endmember_variability"):
+        return
+    if estimator.n_features_in_ != signal.axes_manager.signal_size:
+        return  # a signal_mask left channels out: no per-pixel endmembers
+    variability = estimator.endmember_variability(unfolded_spectra(signal))
+    signal.learning_results.endmember_variability = _navigation_maps(
+        signal,
+        variability.T,
+        "endmember variability (|E_pixel - E_mean| / |E_mean|)",
+        stack_axis="component",
+    )
 
 
 def _warn_poisson_loadings(loadings):

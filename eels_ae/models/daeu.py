@@ -5,10 +5,12 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["DAEUNet", "spectral_angle_loss"]
+from .unmixing import LinearMixingNet, normalised_abundances, spectral_angle_loss
+
+__all__ = ["DAEUNet"]
 
 
-class DAEUNet(nn.Module):
+class DAEUNet(LinearMixingNet):
     """Deep autoencoder for linear spectral unmixing.
 
     Encoder (Brun et al. 2024, Table 2): Dense 9R -> 6R -> 3R -> R (no bias,
@@ -61,50 +63,22 @@ class DAEUNet(nn.Module):
         # Learned threshold alpha >= 0 of relu(x - alpha), one per component.
         self.threshold = nn.Parameter(torch.zeros(n_components))
         self.dropout = float(dropout)
-        self.decoder = nn.Linear(n_components, n_channels, bias=False)
-        self.n_components = n_components
-
-    #: Learning rate of the decoder relative to the encoder's.
-    decoder_lr_factor = 1.0
-
-    #: Plain attributes (not tensors) a model file keeps.
-    state_attributes = ("decoder_lr_factor",)
-
-    def parameter_groups(self, learning_rate):
-        """Optimiser groups: the decoder may learn slower than the encoder."""
-        decoder = [p for p in self.decoder.parameters() if p.requires_grad]
-        others = [
-            p
-            for n, p in self.named_parameters()
-            if p.requires_grad and not n.startswith("decoder.")
-        ]
-        groups = [{"params": others, "lr": learning_rate}]
-        if decoder:
-            groups.append(
-                {"params": decoder, "lr": learning_rate * self.decoder_lr_factor}
-            )
-        return groups
-
-    @property
-    def endmembers(self) -> torch.Tensor:
-        """Decoder weights as ``(R, B)`` endmember spectra."""
-        return self.decoder.weight.T
+        self._add_decoder(n_channels, n_components)
 
     def abundances(self, x):
         """Encode spectra ``(N, B)`` to abundances ``(N, R)``, >= 0, summing to 1."""
         h = self.encoder(x)
-        h = torch.relu(h - self.threshold.clamp_min(0.0))
-        total = h.sum(dim=1, keepdim=True)
-        # A spectrum that thresholds to all zeros gets equal abundances
-        # rather than a division by zero.
-        uniform = torch.full_like(h, 1.0 / self.n_components)
-        return torch.where(total > 1e-12, h / total.clamp_min(1e-12), uniform)
+        return normalised_abundances(torch.relu(h - self.threshold.clamp_min(0.0)))
 
     def loss(self, x):
         """Training loss of a batch of (scaled) spectra: the mean spectral angle
         between them and their reconstructions."""
         x_hat, _ = self(x)
         return spectral_angle_loss(x, x_hat)
+
+    def pairs(self, x):
+        """Spectra and their abundances (for the intensity calibration)."""
+        return x, self.abundances(x)
 
     def forward(self, x):
         a = self.abundances(x)
@@ -115,22 +89,6 @@ class DAEUNet(nn.Module):
 
     @torch.no_grad()
     def project_(self):
-        """Keep the endmembers (decoder weights) non-negative."""
-        self.decoder.weight.clamp_(min=0.0)
+        """Keep the endmembers and the threshold non-negative."""
+        super().project_()
         self.threshold.clamp_(min=0.0)
-
-    @torch.no_grad()
-    def set_endmembers(self, endmembers):
-        """Initialise the decoder from ``(R, B)`` endmember spectra."""
-        w = torch.as_tensor(endmembers, dtype=self.decoder.weight.dtype)
-        self.decoder.weight.copy_(w.T.clamp_min(0.0))
-
-
-def spectral_angle_loss(x, x_hat, eps=1e-7):
-    """Mean per-spectrum spectral angle (radians) between ``x`` and ``x_hat``.
-
-    This is the true spectral angle distance of each spectrum, averaged over
-    the batch (not the arccos of a batch-averaged cosine).
-    """
-    cos = torch.nn.functional.cosine_similarity(x, x_hat, dim=1, eps=1e-12)
-    return torch.acos(cos.clamp(-1.0 + eps, 1.0 - eps)).mean()
