@@ -801,9 +801,10 @@ def detectable_components(X, random_state=0):
 
 
 def signal_subspace_endmembers(
-    X, n_components, random_state=None, snr=None, normalise=False
+    X, n_components, random_state=None, snr=None, normalise=False, method="vca"
 ):
-    """VCA endmembers denoised by projection onto the data's signal subspace.
+    """VCA (or N-FINDR) endmembers denoised by projection onto the data's
+    signal subspace.
 
     Under the linear mixing model every spectrum lies in the span of the
     ``n_components`` endmembers, i.e. in the leading right-singular subspace
@@ -818,6 +819,8 @@ def signal_subspace_endmembers(
     random_state : None, int or numpy.random.Generator
     snr : float, optional
         Passed to :func:`vca`.
+    method : {"vca", "nfindr"}, default "vca"
+        Which pure pixels: :func:`vca` or :func:`nfindr`.
     normalise : bool, default False
         Pick the pixels among spectra divided by their total: a thickness
         change scales whole spectra, which moves them off the simplex of the
@@ -833,14 +836,17 @@ def signal_subspace_endmembers(
         The picked pixels (as they are in ``X``) projected on its signal
         subspace; clipped at zero when the data are non-negative.
     indices : ndarray of int
-        Rows picked by :func:`vca`.
+        Rows picked.
     """
     rng = np.random.default_rng(random_state)
     picked_from = X
     if normalise:
         total = np.asarray(X, dtype=np.float64).sum(axis=1, keepdims=True)
         picked_from = X / np.where(total > 0, total, 1.0) * np.mean(total)
-    raw, indices = vca(picked_from, n_components, random_state=rng, snr=snr)
+    if method == "nfindr":
+        raw, indices = nfindr(picked_from, n_components, random_state=rng)
+    else:
+        raw, indices = vca(picked_from, n_components, random_state=rng, snr=snr)
     if normalise:
         raw = np.asarray(X, dtype=np.float64)[indices]
     return project_on_signal_subspace(X, raw, n_components, rng), indices

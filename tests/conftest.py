@@ -36,3 +36,26 @@ def fast_daeu_params():
         random_state=0,
         show_progressbar=False,
     )
+
+
+def assert_la_m_endmember_follows_the_lsmo_layer(
+    components, abundances, energy, rows, layer_min=0.75, contrast=0.4
+):
+    """On the real STO / LSMO image: one endmember holds the La M4,5 white
+    lines (~832 eV, post-edge over pre-edge > 1.5), and the LSMO layer (rows
+    ~18-29, where the raw data show La M) holds far more of it than the STO
+    on both sides."""
+    import numpy as np
+
+    def jump(f):
+        post = f[(energy > 830) & (energy < 840)].mean()
+        return post / f[(energy > 815) & (energy < 825)].mean()
+
+    la = [jump(f) for f in components]
+    k = int(np.argmax(la))
+    assert la[k] > 1.5
+    share = np.asarray(abundances)[:, k].reshape(rows, -1).mean(axis=1)
+    layer = share[20:28].mean()
+    assert layer > layer_min
+    assert layer - share[:12].mean() > contrast
+    assert layer - share[38:].mean() > contrast

@@ -5,6 +5,7 @@ image, and what each model adds."""
 import numpy as np
 import pytest
 import torch
+from conftest import assert_la_m_endmember_follows_the_lsmo_layer
 
 import eels_ae
 from eels_ae.data.examples import load_example
@@ -152,17 +153,7 @@ def test_real_interface_the_la_m_endmember_follows_the_lsmo_layer(name):
     est = NEW[name](2, **QUIET)
     entry = eels_ae.registry.get(name)
     A = est.fit_transform(X if entry.input == "image" else X.reshape(-1, X.shape[-1]))
-
-    def jump(f):  # La M4,5 (~832 eV): post-edge over pre-edge
-        return f[(E > 830) & (E < 840)].mean() / f[(E > 815) & (E < 825)].mean()
-
-    la = [jump(f) for f in est.components_]
-    k = int(np.argmax(la))
-    assert la[k] > 1.5  # the La M white lines are in one endmember
-    share = A[:, k].reshape(rows, -1).mean(axis=1)
-    # The LSMO layer (rows ~18-29, where the raw data show La M) holds far
-    # more of it than the STO on both sides.
-    layer = share[20:28].mean()
-    assert layer > 0.6
-    assert layer - share[:12].mean() > 0.3
-    assert layer - share[38:].mean() > 0.3
+    # A looser layer share than N-FINDR's (0.75): measured 0.7-0.9.
+    assert_la_m_endmember_follows_the_lsmo_layer(
+        est.components_, A, E, rows, layer_min=0.6, contrast=0.3
+    )

@@ -68,82 +68,62 @@ def _labels(X):
     return (np.arange(rows * cols) % 2).reshape(rows, cols)
 
 
+def _on_spectra(make, image=False, neural=True):
+    """The case of an estimator of spectra (given the image when ``image``,
+    as spatial algorithms take it): one output row per pixel."""
+    prep = (lambda X: X) if image else _flat
+    return Case(
+        make=make,
+        data="spectra",
+        fit=lambda m, X: m.fit(prep(X)),
+        output=lambda m, X: m.transform(prep(X)),
+        n_rows=lambda X: int(np.prod(X.shape[:-1])),
+        neural=neural,
+    )
+
+
 CASES = {
-    "daeu": Case(
-        make=lambda d, **p: eels_ae.DAEU(
+    "daeu": _on_spectra(
+        lambda d, **p: eels_ae.DAEU(
             3, warmup_epochs=1, batch_size=32, **{**QUICK, **p}
         ),
-        data="spectra",
-        fit=lambda m, X: m.fit(_flat(X)),
-        output=lambda m, X: m.transform(_flat(X)),
-        n_rows=lambda X: int(np.prod(X.shape[:-1])),
     ),
-    "udas": Case(
-        make=lambda d, **p: eels_ae.UDAS(
+    "udas": _on_spectra(
+        lambda d, **p: eels_ae.UDAS(
             3, warmup_epochs=1, batch_size=32, **{**QUICK, **p}
         ),
-        data="spectra",
-        fit=lambda m, X: m.fit(_flat(X)),
-        output=lambda m, X: m.transform(_flat(X)),
-        n_rows=lambda X: int(np.prod(X.shape[:-1])),
     ),
-    "vaeu": Case(
-        make=lambda d, **p: eels_ae.VAEU(
+    "vaeu": _on_spectra(
+        lambda d, **p: eels_ae.VAEU(
             3, warmup_epochs=1, batch_size=32, **{**QUICK, **p}
         ),
-        data="spectra",
-        fit=lambda m, X: m.fit(_flat(X)),
-        output=lambda m, X: m.transform(_flat(X)),
-        n_rows=lambda X: int(np.prod(X.shape[:-1])),
     ),
-    "mtaeu": Case(
-        make=lambda d, **p: eels_ae.MTAEU(
+    "mtaeu": _on_spectra(
+        lambda d, **p: eels_ae.MTAEU(
             3, warmup_epochs=1, batch_size=32, **{**QUICK, **p}
         ),
-        data="spectra",
-        fit=lambda m, X: m.fit(X),
-        output=lambda m, X: m.transform(X),
-        n_rows=lambda X: int(np.prod(X.shape[:-1])),
+        image=True,
     ),
-    "cnnaeu": Case(
-        make=lambda d, **p: eels_ae.CNNAEU(
+    "cnnaeu": _on_spectra(
+        lambda d, **p: eels_ae.CNNAEU(
             3, warmup_epochs=1, patch_size=6, batch_size=4, **{**QUICK, **p}
         ),
-        data="spectra",
-        fit=lambda m, X: m.fit(X),
-        output=lambda m, X: m.transform(X),
-        n_rows=lambda X: int(np.prod(X.shape[:-1])),
+        image=True,
     ),
-    "vca": Case(
-        make=lambda d, **p: eels_ae.VCA(3, **{"random_state": 0, **p}),
-        data="spectra",
-        fit=lambda m, X: m.fit(_flat(X)),
-        output=lambda m, X: m.transform(_flat(X)),
-        n_rows=lambda X: int(np.prod(X.shape[:-1])),
+    "vca": _on_spectra(
+        lambda d, **p: eels_ae.VCA(3, **{"random_state": 0, **p}),
         neural=False,
     ),
-    "drift_aware": Case(
-        make=lambda d, **p: eels_ae.DriftAwareUnmixing(3, **{"random_state": 0, **p}),
-        data="spectra",
-        fit=lambda m, X: m.fit(_flat(X)),
-        output=lambda m, X: m.transform(_flat(X)),
-        n_rows=lambda X: int(np.prod(X.shape[:-1])),
+    "drift_aware": _on_spectra(
+        lambda d, **p: eels_ae.DriftAwareUnmixing(3, **{"random_state": 0, **p}),
         neural=False,
     ),
-    "nfindr": Case(
-        make=lambda d, **p: eels_ae.NFINDR(3, **{"random_state": 0, **p}),
-        data="spectra",
-        fit=lambda m, X: m.fit(_flat(X)),
-        output=lambda m, X: m.transform(_flat(X)),
-        n_rows=lambda X: int(np.prod(X.shape[:-1])),
+    "nfindr": _on_spectra(
+        lambda d, **p: eels_ae.NFINDR(3, **{"random_state": 0, **p}),
         neural=False,
     ),
-    "vae": Case(
-        make=lambda d, **p: eels_ae.VAE(**{**QUICK, **p}),
-        data="spectra",
-        fit=lambda m, X: m.fit(_flat(X)),
-        output=lambda m, X: m.transform(_flat(X)),
-        n_rows=lambda X: int(np.prod(X.shape[:-1])),
+    "vae": _on_spectra(
+        lambda d, **p: eels_ae.VAE(**{**QUICK, **p}),
     ),
     "rvae": Case(
         make=lambda d, **p: eels_ae.RVAE(

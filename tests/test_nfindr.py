@@ -3,6 +3,7 @@ real STO / LSMO image."""
 
 import numpy as np
 import pytest
+from conftest import assert_la_m_endmember_follows_the_lsmo_layer
 
 import eels_ae
 from eels_ae.data.examples import load_example
@@ -57,17 +58,4 @@ def test_real_interface_the_la_m_endmember_follows_the_lsmo_layer():
     for intensity in ("fixed", "per_pixel"):
         est = eels_ae.NFINDR(2, random_state=0, intensity=intensity)
         A = est.fit_transform(X)
-
-        def jump(f):  # La M4,5 (~832 eV): post-edge over pre-edge
-            return f[(E > 830) & (E < 840)].mean() / f[(E > 815) & (E < 825)].mean()
-
-        la = [jump(f) for f in est.components_]
-        k = int(np.argmax(la))
-        assert la[k] > 1.5  # the La M white lines are in one endmember
-        share = A[:, k].reshape(rows, -1).mean(axis=1)
-        # The LSMO layer (rows ~18-29, where the raw data show La M) holds
-        # far more of it than the STO on both sides.
-        layer = share[20:28].mean()
-        assert layer > 0.75
-        assert layer - share[:12].mean() > 0.4
-        assert layer - share[38:].mean() > 0.4
+        assert_la_m_endmember_follows_the_lsmo_layer(est.components_, A, E, rows)

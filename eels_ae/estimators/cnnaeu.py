@@ -8,9 +8,7 @@ from ..models import CNNAEUNet
 from ..patches import interior_shape, patch_stream
 from ..streaming import BandStream
 from ..validation import Interval, warn
-from .autoencoder import AUTOENCODER_PARAMS_DOC, SpatialAutoencoderUnmixing
-from .base import INTENSITY_DOC
-from .neural import TRAINING_PARAMS_DOC
+from .autoencoder import SpatialAutoencoderUnmixing, autoencoder_doc, autoencoder_params
 
 __all__ = ["CNNAEU"]
 
@@ -29,7 +27,7 @@ class CNNAEU(SpatialAutoencoderUnmixing):
     position, endmembers their sum) the decoder kernel is separable: a
     learned spatial average of each abundance map, then the non-negative
     linear decoder whose weights are the endmembers (see Notes). The
-    endmembers start from VCA endmembers (the original starts at random)
+    endmembers start from N-FINDR endmembers (the original starts at random)
     and abundances are fully constrained least squares with the learned
     endmembers.
 
@@ -57,15 +55,10 @@ class CNNAEU(SpatialAutoencoderUnmixing):
     ----------
     components_ : ndarray of shape (n_components, n_features)
     model_ : eels_ae.models.CNNAEUNet
-    device_, loss_curve_, n_epochs_, best_loss_, init_losses_, scale_,
-    n_features_in_
-        As :class:`DAEU`.
-
+{FITTED_DOC}
     Notes
     -----
-    Spectra ``(n, channels)`` given without ``navigation_shape`` are taken as
-    a line scan (one row of pixels).
-
+{LINE_SCAN_NOTE}
     The full convolutional decoder of the original was measured first
     (synthetic sets, dose 1e4, 2 seeds): its summed kernels drifted from the
     truth, mean SAD 3.9-4.7 degrees on the K set with 3 x 3 or 5 x 5
@@ -77,26 +70,16 @@ class CNNAEU(SpatialAutoencoderUnmixing):
     (epsilon inside the square root) is what a PyTorch port needs to
     reproduce its training; eels_ae trains with Adam (``optimizer``).
     """
-    __doc__ = (
-        __doc__.replace("{AUTOENCODER_PARAMS_DOC}", AUTOENCODER_PARAMS_DOC)
-        .replace("{INTENSITY_DOC}", INTENSITY_DOC)
-        .replace("{TRAINING_PARAMS_DOC}", TRAINING_PARAMS_DOC)
-    )
+    __doc__ = autoencoder_doc(__doc__)
 
-    _model_params = {
-        "n_components": None,
-        "patch_size": 16,
-        "patches_per_epoch": 32,
-        "kernel_size": 5,
-        "filters": 48,
-        "dropout": 0.2,
-        "init": "vca",
-        "n_init": 1,
-        "warmup_epochs": 10,
-        "decoder_lr_factor": None,
-        "max_init_samples": 50000,
-        "intensity": "fixed",
-    }
+    _model_params = autoencoder_params(
+        warmup_epochs=10,
+        patch_size=16,
+        patches_per_epoch=32,
+        kernel_size=5,
+        filters=48,
+        dropout=0.2,
+    )
     _training_defaults = {"max_epochs": 40, "batch_size": 8, "learning_rate": 3e-3}
     _positional = ("n_components",)
     _constraints = {

@@ -34,11 +34,12 @@ class DAEU(AutoencoderUnmixing):
     ----------
     n_components : int
         Number of endmembers (``output_dimension`` in ``s.decomposition``).
-    init : {"vca", "random"}, default "vca"
-        Decoder initialisation. With ``"random"`` a batch holds at most a
-        quarter of the spectra (four steps per epoch or more): from a random
-        start one step per epoch left the endmembers 35-38 degrees from the
-        truth on a 32 x 32 synthetic image, four steps 4-10 degrees.
+    init : {"vca", "nfindr", "random"}, default "vca"
+        Decoder initialisation (VCA or N-FINDR endmembers, or random).
+        With ``"random"`` a batch holds at most a quarter of the spectra
+        (four steps per epoch or more): from a random start one step per
+        epoch left the endmembers 35-38 degrees from the truth on a 32 x 32
+        synthetic image, four steps 4-10 degrees.
     n_init : int, default 1
         Independent trainings (different seeds); the lowest loss wins.
     hidden_factors : tuple of int, default (9, 6, 3)

@@ -8,9 +8,7 @@ from ..models import MTAEUNet
 from ..spatial import neighbourhood_stack
 from ..streaming import BandStream
 from ..validation import Interval
-from .autoencoder import AUTOENCODER_PARAMS_DOC, SpatialAutoencoderUnmixing
-from .base import INTENSITY_DOC
-from .neural import TRAINING_PARAMS_DOC
+from .autoencoder import SpatialAutoencoderUnmixing, autoencoder_doc, autoencoder_params
 
 __all__ = ["MTAEU"]
 
@@ -26,7 +24,7 @@ class MTAEU(SpatialAutoencoderUnmixing):
     per spectrum gives its abundances, and all heads share the
     non-negative linear decoder whose weights are the endmembers: each
     pixel's abundances are informed by its neighbours. The decoder starts
-    from VCA endmembers (the original starts at random) and abundances are
+    from N-FINDR endmembers (the original starts at random) and abundances are
     fully constrained least squares with the learned endmembers.
 
     Parameters
@@ -49,34 +47,19 @@ class MTAEU(SpatialAutoencoderUnmixing):
     ----------
     components_ : ndarray of shape (n_components, n_features)
     model_ : eels_ae.models.MTAEUNet
-    device_, loss_curve_, n_epochs_, best_loss_, init_losses_, scale_,
-    n_features_in_
-        As :class:`DAEU`.
-
+{FITTED_DOC}
     Notes
     -----
-    Spectra ``(n, channels)`` given without ``navigation_shape`` are taken as
-    a line scan (one row of pixels).
-    """
-    __doc__ = (
-        __doc__.replace("{AUTOENCODER_PARAMS_DOC}", AUTOENCODER_PARAMS_DOC)
-        .replace("{INTENSITY_DOC}", INTENSITY_DOC)
-        .replace("{TRAINING_PARAMS_DOC}", TRAINING_PARAMS_DOC)
-    )
+{LINE_SCAN_NOTE}    """
+    __doc__ = autoencoder_doc(__doc__)
 
-    _model_params = {
-        "n_components": None,
-        "neighbourhood": 3,
-        "init": "vca",
-        "n_init": 1,
-        "warmup_epochs": 10,
-        "decoder_lr_factor": None,
-        "hidden_factor": 9,
-        "noise": 0.05,
-        "dropout": 0.5,
-        "max_init_samples": 50000,
-        "intensity": "fixed",
-    }
+    _model_params = autoencoder_params(
+        warmup_epochs=10,
+        neighbourhood=3,
+        hidden_factor=9,
+        noise=0.05,
+        dropout=0.5,
+    )
     _training_defaults = {"max_epochs": 30, "batch_size": 512, "learning_rate": 3e-3}
     _positional = ("n_components",)
     _constraints = {

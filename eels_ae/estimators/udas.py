@@ -5,9 +5,7 @@ from __future__ import annotations
 from ..models import UDASNet
 from ..models.udas import marginalised_denoiser
 from ..validation import Interval
-from .autoencoder import AUTOENCODER_PARAMS_DOC, AutoencoderUnmixing
-from .base import INTENSITY_DOC
-from .neural import TRAINING_PARAMS_DOC
+from .autoencoder import AutoencoderUnmixing, autoencoder_doc, autoencoder_params
 
 __all__ = ["UDAS"]
 
@@ -27,7 +25,7 @@ class UDAS(AutoencoderUnmixing):
     - an encoder untied from the decoder (not its transpose), with an l2,1
       penalty on its weights (``sparsity``), giving non-negative abundances
       that sum to one;
-    - the non-negative linear decoder (the endmembers), started from VCA;
+    - the non-negative linear decoder (the endmembers), started from N-FINDR endmembers;
     - training on corrupted spectra (``corruption``) to restore the clean
       ones (mean squared error).
 
@@ -39,7 +37,7 @@ class UDAS(AutoencoderUnmixing):
     n_components : int
         Number of endmembers (``output_dimension`` in ``s.decomposition``).
 {AUTOENCODER_PARAMS_DOC}\
-        uDAS: None means 0.02 after a VCA start (with 0.1 the
+        uDAS: None means 0.02 after a geometric start (with 0.1 the
         mean-squared-error training moved the endmembers away from the
         truth on the synthetic sets: SAD 2.4-3.1 degrees from a 2.1 start).
     corruption : float, default 0.1
@@ -55,27 +53,14 @@ class UDAS(AutoencoderUnmixing):
     components_ : ndarray of shape (n_components, n_features)
         Endmembers in the units of the data.
     model_ : eels_ae.models.UDASNet
-    device_, loss_curve_, n_epochs_, best_loss_, init_losses_, scale_,
-    n_features_in_
-        As :class:`DAEU`.
-    """
-    __doc__ = (
-        __doc__.replace("{AUTOENCODER_PARAMS_DOC}", AUTOENCODER_PARAMS_DOC)
-        .replace("{INTENSITY_DOC}", INTENSITY_DOC)
-        .replace("{TRAINING_PARAMS_DOC}", TRAINING_PARAMS_DOC)
-    )
+{FITTED_DOC}    """
+    __doc__ = autoencoder_doc(__doc__)
 
-    _model_params = {
-        "n_components": None,
-        "init": "vca",
-        "n_init": 1,
-        "warmup_epochs": 5,
-        "decoder_lr_factor": None,
-        "corruption": 0.1,
-        "sparsity": 1e-4,
-        "max_init_samples": 50000,
-        "intensity": "fixed",
-    }
+    _model_params = autoencoder_params(
+        warmup_epochs=5,
+        corruption=0.1,
+        sparsity=1e-4,
+    )
     _training_defaults = {"max_epochs": 30, "batch_size": 512, "learning_rate": 3e-3}
     _positional = ("n_components",)
     _constraints = {
@@ -87,7 +72,7 @@ class UDAS(AutoencoderUnmixing):
     # Measured (synthetic sets, dose 1e4, 2 seeds): with 0.1 the
     # mean-squared-error training moved the endmembers away from the truth
     # (SAD 2.4-3.1 degrees from a 2.1 start); 0.02 keeps 2.0-2.1.
-    _vca_decoder_lr_factor = 0.02
+    _start_decoder_lr_factor = 0.02
 
     def _build(self, data, rng):
         net = super()._build(data, rng)

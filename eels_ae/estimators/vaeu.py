@@ -10,8 +10,7 @@ from ..models.variational import estimate_noise_variance
 from ..streaming import RowStream
 from ..training import predict_in_batches
 from ..validation import Interval, Options, as_2d_array, check_finite, check_n_features
-from .autoencoder import AUTOENCODER_PARAMS_DOC, AutoencoderUnmixing
-from .neural import TRAINING_PARAMS_DOC
+from .autoencoder import AutoencoderUnmixing, autoencoder_doc, autoencoder_params
 
 __all__ = ["VAEU"]
 
@@ -40,7 +39,7 @@ class VAEU(AutoencoderUnmixing):
     n_components : int
         Number of endmembers (``output_dimension`` in ``s.decomposition``).
 {AUTOENCODER_PARAMS_DOC}\
-        VAEU: None means 0.02 after a VCA start (0.1 moved the mean
+        VAEU: None means 0.02 after a geometric start (0.1 moved the mean
         endmembers away from the truth on the synthetic sets: M/L set with a
         thickness ramp, 2.3-2.8 vs 1.7-2.0 degrees).
     latent_dim : int, default 4
@@ -78,28 +77,18 @@ class VAEU(AutoencoderUnmixing):
     noise_var_ : float
         Noise variance of the scaled data used by the likelihood.
     model_ : eels_ae.models.VAEUNet
-    device_, loss_curve_, n_epochs_, best_loss_, init_losses_, scale_,
-    n_features_in_
-        As :class:`DAEU`.
-    """
-    __doc__ = __doc__.replace(
-        "{AUTOENCODER_PARAMS_DOC}", AUTOENCODER_PARAMS_DOC
-    ).replace("{TRAINING_PARAMS_DOC}", TRAINING_PARAMS_DOC)
+{FITTED_DOC}    """
+    __doc__ = autoencoder_doc(__doc__)
 
-    _model_params = {
-        "n_components": None,
-        "init": "vca",
-        "n_init": 1,
-        "warmup_epochs": 10,
-        "decoder_lr_factor": None,
-        "latent_dim": 4,
-        "hidden": 64,
-        "variability": 0.2,
-        "poisson": False,
-        "abundances": "fcls",
-        "max_init_samples": 50000,
-        "intensity": "per_pixel",
-    }
+    _model_params = autoencoder_params(
+        warmup_epochs=10,
+        intensity="per_pixel",
+        latent_dim=4,
+        hidden=64,
+        variability=0.2,
+        poisson=False,
+        abundances="fcls",
+    )
     _training_defaults = {"max_epochs": 60, "batch_size": 256, "learning_rate": 3e-3}
     _positional = ("n_components",)
     _constraints = {
@@ -115,7 +104,7 @@ class VAEU(AutoencoderUnmixing):
     # each spectrum's intensity.
     _normalised_start = True
     # The mean endmembers move slowly: the variability absorbs the rest.
-    _vca_decoder_lr_factor = 0.02
+    _start_decoder_lr_factor = 0.02
 
     def _prepare(self, X, energy_axis=None):
         data = super()._prepare(X, energy_axis)

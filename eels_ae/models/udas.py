@@ -77,7 +77,7 @@ class UDASNet(LinearMixingNet):
 
 
 def marginalised_denoiser(X, corruption, ridge=1e-6):
-    """Closed-form marginalised denoising matrix (Chen et al. 2012).
+    """Closed-form marginalised denoising matrix (Chen et al. 2012 [Chen2012]_).
 
     The linear map ``D`` that best reconstructs the spectra ``X`` from
     copies with each channel dropped with probability ``corruption``, in
