@@ -5,7 +5,7 @@ Reads ``results/unmixing.json`` (``benchmarks/unmixing.py``) and
 draws the mean SAD and abundance NMSE of every method, with the standard
 deviation over seeds as error bars, on log scales:
 
-- ``results/unmixing_sad_nmse.png``: both endmember sets, both doses;
+- ``results/unmixing_sad_nmse.png``: both endmember sets, every dose run;
 - ``results/unmixing_variants.png``: the 4 x 903 set under each variation.
 
 Copies go to ``docs/user_guide/figures/`` for the documentation.
@@ -27,9 +27,16 @@ DOCS = HERE.parent / "docs" / "user_guide" / "figures"
 SETS = {"ml": "3 x 200 (M/L edges)", "k": "4 x 903 (K edges)"}
 
 
+def _colour(i):
+    """A distinct colour for each of up to 20 methods (tab10 repeats at 11)."""
+    import matplotlib.pyplot as plt
+
+    return plt.get_cmap("tab20")(i % 20)
+
+
 def _bars(ax, labels, means, stds, title, ylabel):
     x = np.arange(len(labels))
-    ax.bar(x, means, yerr=stds, capsize=3, color=[f"C{i}" for i in range(len(x))])
+    ax.bar(x, means, yerr=stds, capsize=3, color=[_colour(i) for i in range(len(x))])
     ax.set_yscale("log")
     ax.set_xticks(x, labels, rotation=35, ha="right", fontsize=7)
     ax.set(title=title, ylabel=ylabel)
@@ -90,7 +97,7 @@ def plot_variants():
                 yerr=[r[f"{key}_std"] for r in vals],
                 capsize=2,
                 label=m + (" (SAD at the median shift)" if "drift-aware" in m else ""),
-                color=f"C{k}",
+                color=_colour(k),
             )
     for ax, label in zip(axes, ("SAD (deg)", "NMSE"), strict=True):
         ax.set_yscale("log")

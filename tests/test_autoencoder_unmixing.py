@@ -153,7 +153,7 @@ def test_real_interface_the_la_m_endmember_follows_the_lsmo_layer(name):
     est = NEW[name](2, **QUIET)
     entry = eels_ae.registry.get(name)
     A = est.fit_transform(X if entry.input == "image" else X.reshape(-1, X.shape[-1]))
-    # A looser layer share than N-FINDR's (0.75): measured 0.7-0.9.
+    # A looser bound on the layer share than N-FINDR's test (0.75).
     assert_la_m_endmember_follows_the_lsmo_layer(
         est.components_, A, E, rows, layer_min=0.6, contrast=0.3
     )

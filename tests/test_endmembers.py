@@ -412,3 +412,21 @@ def test_vca_then_fcls_pipeline():
 def test_fcls_errors(X, E, kwargs, match):
     with pytest.raises(ValueError, match=match):
         fcls(X, E, **kwargs)
+
+
+@pytest.mark.parametrize("method", ["vca", "nfindr"])
+def test_normalised_pick_finds_the_pure_pixels_through_a_thickness_change(method):
+    # Each pixel scaled by 1-3x (thickness): the pure pixels are no longer
+    # vertices of the data's simplex, but still on its rays.
+    X, _, E, pure = _mixture(n_pixels=3000, n_components=4, snr_db=45, seed=4)
+    thickness = np.random.default_rng(1).uniform(1.0, 3.0, size=(len(X), 1))
+    thickness[pure] = 1.0  # the pure pixels are among the thinnest
+    Xt = X * thickness
+    found, idx = em.signal_subspace_endmembers(
+        Xt, 4, random_state=0, normalise=True, method=method
+    )
+    assert _matched_sad(found, E).max() < 1.0
+    # The endmembers are the picked pixels as they are (data units), denoised.
+    np.testing.assert_allclose(
+        np.linalg.norm(found, axis=1), np.linalg.norm(Xt[idx], axis=1), rtol=0.02
+    )
