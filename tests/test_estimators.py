@@ -270,7 +270,7 @@ def test_zero_and_negative_spectra(X_ml):
         ({"n_components": 6}, np.ones((10, 5)), "larger than the number of chan"),
         ({"n_components": 3}, np.ones((2, 5)), "too few"),
         ({"n_components": 2}, np.ones((10, 5, 2)), "2-D array"),
-        ({"n_components": 2, "init": "nfindr"}, np.ones((10, 5)), "init must be"),
+        ({"n_components": 2, "init": "kmeans"}, np.ones((10, 5)), "init must be"),
         (
             {"n_components": 2, "learning_rate": 0},
             np.ones((10, 5)),
