@@ -190,6 +190,8 @@ def main():
         "",
         doc_body(__doc__),
         "",
+        "Timings were taken with nothing else running on the machine.",
+        "",
         *sections,
         *machine_section(info),
     ]

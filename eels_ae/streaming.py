@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-__all__ = ["BandStream", "RowStream", "batch_bounds", "is_dask_array"]
+__all__ = ["BandStream", "RowStream", "batch_bounds", "flatten_image", "is_dask_array"]
 
 #: Size of one block of rows read at a time (bytes of float32): small enough
 #: that a few blocks in flight stay far below the size of a large data set.
@@ -26,6 +26,14 @@ DEFAULT_BLOCK_BYTES = 16 * 2**20
 def is_dask_array(X) -> bool:
     """True if ``X`` is a dask array (without importing dask eagerly)."""
     return type(X).__module__.startswith("dask")
+
+
+def flatten_image(X):
+    """Spectra ``(n, channels)`` and the image shape ``(rows, columns)`` of a
+    spectrum-image cube (numpy or dask); flat input as it is, with None."""
+    if getattr(X, "ndim", 2) == 3:
+        return X.reshape(-1, X.shape[-1]), tuple(X.shape[:2])
+    return X, None
 
 
 def batch_bounds(n, batch_size):

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from ..endmembers import fcls, scaled_abundances, signal_subspace_endmembers
-from ..streaming import RowStream
+from ..streaming import RowStream, flatten_image
 from ..validation import (
     Either,
     Interval,
@@ -276,7 +276,7 @@ X : array-like or dask array, shape (rows, columns, n_features)
 """
 
     def _prepare(self, X, energy_axis=None, navigation_shape=None):
-        flat = _flatten_cube(X)
+        flat = flatten_image(X)[0]
         # The spectra are checked first: their errors are the clearest.
         flat, summary = self._check_unmixing_input(flat)
         cube = X if getattr(X, "ndim", None) == 3 else None
@@ -299,12 +299,7 @@ X : array-like or dask array, shape (rows, columns, n_features)
         raise NotImplementedError
 
     def abundances_and_scale(self, X):
-        X = _flatten_cube(X)
-        return super().abundances_and_scale(X)
-
-    def fit_transform(self, X, y=None, **axes):
-        A, self.intensity_scale_ = self.fit(X, **axes).abundances_and_scale(X)
-        return A
+        return super().abundances_and_scale(flatten_image(X)[0])
 
 
 def _as_cube(X, navigation_shape, name):
@@ -319,7 +314,3 @@ def _as_cube(X, navigation_shape, name):
             f"but X has {X.shape[0]} spectra."
         )
     return X.reshape(rows, cols, X.shape[1])
-
-
-def _flatten_cube(X):
-    return X.reshape(-1, X.shape[-1]) if getattr(X, "ndim", 2) == 3 else X

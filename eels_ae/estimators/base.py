@@ -122,14 +122,7 @@ class UnmixingEstimator(
             with twice the counts (a thicker region). All ones with
             ``intensity="fixed"``.
         """
-        check_is_fitted(self, "components_")
-        X = as_2d_array(X, type(self).__name__)
-        check_n_features(self, X.shape[1])
-        summary = check_finite(X, block_rows=self._block_rows)
-        # Neural estimators saw their training data divided by scale_.
-        stream = RowStream(
-            X, block_rows=self._block_rows, scale=getattr(self, "scale_", 1.0)
-        )
+        stream, summary = self._checked_stream(X)
         if getattr(self, "intensity", "fixed") == "per_pixel":
             A, scale = self._scaled_abundances(stream)
         else:
@@ -138,6 +131,19 @@ class UnmixingEstimator(
         A[summary.zero_rows] = 0.0
         scale[summary.zero_rows] = 0.0
         return A, scale
+
+    def _checked_stream(self, X):
+        """Spectra to apply the fitted model to, checked (fitted, 2-D, the
+        trained channels, finite), as a stream scaled as in training."""
+        check_is_fitted(self, "components_")
+        X = as_2d_array(X, type(self).__name__)
+        check_n_features(self, X.shape[1])
+        summary = check_finite(X, block_rows=self._block_rows)
+        # Neural estimators saw their training data divided by scale_.
+        stream = RowStream(
+            X, block_rows=self._block_rows, scale=getattr(self, "scale_", 1.0)
+        )
+        return stream, summary
 
     def _scaled_abundances(self, stream):
         """Non-negative least squares per spectrum, split into shares and a sum.
@@ -160,10 +166,11 @@ class UnmixingEstimator(
             scale[start : start + len(block)] = num / np.maximum(den, 1e-300)
         return A, np.clip(scale, 0.0, None)
 
-    def fit_transform(self, X, y=None):
-        """Fit, then return the abundances of ``X`` (and keep their
-        intensity scales in ``intensity_scale_``)."""
-        A, self.intensity_scale_ = self.fit(X).abundances_and_scale(X)
+    def fit_transform(self, X, y=None, **fit_params):
+        """Fit (with ``fit_params``, e.g. ``navigation_shape``), then return
+        the abundances of ``X`` (and keep their intensity scales in
+        ``intensity_scale_``)."""
+        A, self.intensity_scale_ = self.fit(X, **fit_params).abundances_and_scale(X)
         return A
 
     def inverse_transform(self, X):

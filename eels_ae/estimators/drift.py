@@ -6,7 +6,7 @@ import numpy as np
 
 from ..endmembers import fcls, scaled_abundances
 from ..energy_shift import estimate_shifts, shift_spectra
-from ..streaming import RowStream, is_dask_array
+from ..streaming import RowStream, flatten_image, is_dask_array
 from ..validation import Interval, Options, SeedLike
 from .base import INTENSITY_DOC, UnmixingEstimator
 
@@ -117,7 +117,7 @@ class DriftAwareUnmixing(UnmixingEstimator):
         -------
         self
         """
-        X, self._fit_shape = _flatten(X)
+        X, self._fit_shape = flatten_image(X)
         return super().fit(X, energy_axis=energy_axis)
 
     def _fit(self, X, summary):
@@ -206,7 +206,7 @@ class DriftAwareUnmixing(UnmixingEstimator):
         from sklearn.utils.validation import check_is_fitted
 
         check_is_fitted(self, "components_")
-        X, shape = _flatten(X)
+        X, shape = flatten_image(X)
         shifts = np.zeros(len(X))
         for _ in range(2):  # abundances of the aligned spectra, then shifts
             shifts = self._smoothed(self._measure(X, self.components_, shifts), shape)
@@ -217,7 +217,7 @@ class DriftAwareUnmixing(UnmixingEstimator):
         aligned with their measured shifts (see :meth:`shifts`)."""
         from ..validation import as_2d_array, check_finite, check_n_features
 
-        X, shape = _flatten(X)
+        X, shape = flatten_image(X)
         X = as_2d_array(X, type(self).__name__)
         check_n_features(self, X.shape[1])
         check_finite(X)
@@ -226,14 +226,6 @@ class DriftAwareUnmixing(UnmixingEstimator):
 
     def _abundances(self, stream):
         return stream.map_blocks(lambda block: fcls(block, self.components_))
-
-
-def _flatten(X):
-    """Spectra ``(n, channels)`` and the image shape ``(rows, columns)`` of a
-    cube (None for flat input)."""
-    if getattr(X, "ndim", 2) == 3:
-        return X.reshape(-1, X.shape[-1]), tuple(X.shape[:2])
-    return X, None
 
 
 def _aligned(X, channels):

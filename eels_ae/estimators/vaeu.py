@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.utils.validation import check_is_fitted
 
 from ..models import VAEUNet
 from ..models.variational import estimate_noise_variance
-from ..streaming import RowStream
 from ..training import predict_in_batches
-from ..validation import Interval, Options, as_2d_array, check_finite, check_n_features
+from ..validation import Interval, Options
 from .autoencoder import AutoencoderUnmixing, autoencoder_doc, autoencoder_params
 
 __all__ = ["VAEU"]
@@ -148,13 +146,6 @@ class VAEU(AutoencoderUnmixing):
         self.model_.eval()
         return predict_in_batches(self.model_.abundances, stream, self.device_)
 
-    def _checked_stream(self, X):
-        check_is_fitted(self, "components_")
-        X = as_2d_array(X, type(self).__name__)
-        check_n_features(self, X.shape[1])
-        check_finite(X, block_rows=self._block_rows)
-        return RowStream(X, block_rows=self._block_rows, scale=self.scale_)
-
     def pixel_endmembers(self, X):
         """Each spectrum's own endmembers (posterior mean), in data units.
 
@@ -168,7 +159,7 @@ class VAEU(AutoencoderUnmixing):
             Scaled like ``components_``: ``pixel_endmembers(X).mean(0)`` is
             close to ``components_`` when the changes average out.
         """
-        stream = self._checked_stream(X)
+        stream, _ = self._checked_stream(X)
         self.model_.eval()
         # components_ is the network's (scaled) M times one factor.
         M = self.model_.endmembers.detach().cpu().numpy().astype(np.float64)
@@ -195,7 +186,7 @@ class VAEU(AutoencoderUnmixing):
         -------
         ndarray, shape (n_samples, n_components)
         """
-        stream = self._checked_stream(X)
+        stream, _ = self._checked_stream(X)
         self.model_.eval()
         M = self.model_.endmembers.detach()
         norm = M.norm(dim=1).clamp_min(1e-30)
