@@ -88,10 +88,8 @@ def test_lazy_unsupported_options_and_failures_keep_results(small_ml):
         algorithm="vca", output_dimension=3, print_info=False, random_state=0
     )
     before = lazy.learning_results.factors.copy()
-    with pytest.raises(NotImplementedError, match="normalize_poissonian_noise"):
-        lazy.decomposition(
-            normalize_poissonian_noise=True, algorithm="daeu", output_dimension=3
-        )
+    with pytest.raises(NotImplementedError, match="centre"):
+        lazy.decomposition(centre="signal", algorithm="daeu", output_dimension=3)
     with pytest.raises(ValueError, match="larger than the number of channels"):
         lazy.decomposition(algorithm="daeu", output_dimension=999)
     np.testing.assert_array_equal(lazy.learning_results.factors, before)

@@ -7,6 +7,7 @@ __all__ = [
     "decomposition_classes",
     "show_progressbar_preference",
     "navigation_shape_in_array",
+    "poisson_scaled",
     "spectrum_image_array",
     "unfolded_spectra",
 ]
@@ -58,3 +59,18 @@ def show_progressbar_preference() -> bool:
     from hyperspy.defaults_parser import preferences
 
     return bool(preferences.General.show_progressbar)
+
+
+def poisson_scaled(X):
+    """HyperSpy's Poisson scaling (Keenan & Kotula) of spectra ``(n,
+    channels)``, numpy or dask: ``X / (sqrt(aG) sqrt(bH))`` with ``aG`` the
+    counts of each spectrum and ``bH`` those of each channel. Returns the
+    scaled spectra (lazy for dask) and the two roots as numpy arrays, which
+    turn results back: factors times ``sqrt(bH)``, loadings times
+    ``sqrt(aG)``, as ``decomposition(normalize_poissonian_noise=True)``."""
+    import numpy as np
+    from hyperspy.learn._mva import _keenan_kotula_scale
+
+    scaled, root_ag, root_bh = _keenan_kotula_scale(X, None, None, ndim=1, sdim=1)
+    as_numpy = lambda a: np.asarray(getattr(a, "compute", lambda: a)()).ravel()  # noqa: E731
+    return scaled, as_numpy(root_ag), as_numpy(root_bh)

@@ -28,10 +28,12 @@ from .. import registry
 from ..estimators import UnmixingEstimator
 from ..validation import NonFiniteDataError, pixel_namer, warn
 from .apply import signal_energy_axis
+from .background import signal_without_background, warn_far_extrapolation
 from .compat import (
     copy_with_new_data,
     decomposition_classes,
     navigation_shape_in_array,
+    poisson_scaled,
     spectrum_image_array,
     unfolded_spectra,
 )
@@ -65,6 +67,10 @@ class _UnmixingNames(Mapping):
 ALGORITHMS = _UnmixingNames()
 
 _WRAPPED = "__eels_ae_original__"
+
+#: ``learning_results`` attributes only eels_ae's algorithms set: HyperSpy's
+#: own algorithms leave none behind.
+_OWN_RESULTS = ("energy_shift", "endmember_variability", "background")
 
 
 def register_algorithm(name, estimator_class, input="spectra", summary=""):
@@ -160,10 +166,11 @@ def _wrap(original, lazy):
             # HyperSpy's own results have no intensity scale, shift or
             # variability maps.
             self.learning_results.__dict__.pop("intensity_scale", None)
-            for name in ("energy_shift", "endmember_variability"):
+            for name in _OWN_RESULTS:
                 self.learning_results.__dict__.pop(name, None)
             return out
         extra = arguments.pop("kwargs", {})
+        background_range = extra.pop("background_range", None)
         if isinstance(algorithm, str):
             estimator = make_estimator(algorithm, arguments["output_dimension"], extra)
         else:
@@ -187,24 +194,51 @@ def _wrap(original, lazy):
         # Bad parameters fail before HyperSpy touches the data.
         if hasattr(estimator, "_check_parameters"):
             estimator._check_parameters()
-        poisson = bool(arguments.get("normalize_poissonian_noise")) and not lazy
+        poisson = bool(arguments.get("normalize_poissonian_noise"))
+        if poisson and background_range is not None:
+            raise ValueError(
+                "normalize_poissonian_noise and background_range cannot be "
+                "combined: the Poisson weights come from the counts with their "
+                "background, which background_range removes. Use one of them."
+            )
         # HyperSpy scales the data in place and scales them back, which is
         # not exact in floating point: keep the data to put them back as they
         # were, whether the call succeeds or fails.
-        backup = self.data.copy() if poisson else None
+        backup = self.data.copy() if poisson and not lazy else None
         saved = copy.deepcopy(self.learning_results.__dict__)
         try:
+            background = None
+            if background_range is not None:
+                work, left_out, background = signal_without_background(
+                    self, background_range
+                )
+                arguments["signal_mask"] = _with_left_out(
+                    self, arguments.get("signal_mask"), left_out
+                )
+                warn_far_extrapolation(
+                    self.axes_manager.signal_axes[0].axis,
+                    background_range,
+                    ~arguments["signal_mask"],
+                )
+                arguments["self"] = work
+                work.learning_results.__dict__.update(
+                    copy.copy(self.learning_results.__dict__)
+                )
+            work = arguments["self"]
             if lazy or _takes_image(estimator):
                 out = _lazy_decomposition(**arguments, image=_takes_image(estimator))
-            elif self.data.dtype.kind in "iub":
+            elif work.data.dtype.kind in "iub":
                 out = _on_float_copy(original, arguments)
             else:
                 out = original(**arguments)
             # The axis trained on travels with the model (model files, apply).
             estimator.energy_axis_ = signal_energy_axis(self)
-            _keep_intensity_scale(self, estimator)
-            _keep_energy_shift(self, estimator)
-            _keep_endmember_variability(self, estimator)
+            _keep_intensity_scale(work, estimator)
+            _keep_energy_shift(work, estimator)
+            _keep_endmember_variability(work, estimator)
+            _keep_background(work, background, background_range)
+            if work is not self:
+                self.learning_results.__dict__.update(work.learning_results.__dict__)
             if poisson:
                 _warn_poisson_loadings(self.learning_results.loadings)
             return out
@@ -282,6 +316,36 @@ def _keep_endmember_variability(signal, estimator):
     )
 
 
+def _keep_background(signal, parameters, background_range):
+    """``s.learning_results.background``: the power law removed before
+    unmixing (``background_range``), as maps of its ``A`` and ``r`` on the
+    calibrated navigation grid (a stack of two ``Signal2D`` maps), with the
+    window in its metadata; removed when no background was removed."""
+    from .adapters import _navigation_maps
+
+    signal.learning_results.__dict__.pop("background", None)
+    if parameters is None:
+        return
+    signal.learning_results.background = _navigation_maps(
+        signal,
+        np.stack([parameters["A"].ravel(), parameters["r"].ravel()]),
+        "power-law background A * E**-r removed before unmixing (A, r)",
+        stack_axis="parameter",
+        metadata={
+            "Signal.background_range": tuple(float(v) for v in background_range),
+            "Signal.background_type": "Power law (HyperSpy remove_background, fast)",
+            "Signal.parameters": ("A", "r"),
+        },
+    )
+
+
+def _with_left_out(signal, signal_mask, left_out):
+    """The user's ``signal_mask`` (True: left out) with the channels of the
+    background window and below left out too."""
+    mask = _mask_array(signal, signal_mask)
+    return left_out if mask is None else mask | left_out
+
+
 def _warn_poisson_loadings(loadings):
     sums = np.asarray(loadings).sum(axis=1)
     warn(
@@ -330,7 +394,6 @@ def _lazy_decomposition(
     unsupported = [
         name
         for name in (
-            "normalize_poissonian_noise",
             "centre",
             "navigation_mask",
             "reproject",
@@ -350,12 +413,21 @@ def _lazy_decomposition(
         )
     keep = _kept_channels(self, options.get("signal_mask"))
     estimator = algorithm
-    X = spectrum_image_array(self) if image else unfolded_spectra(self)
+    X = unfolded_spectra(self)
     if keep is not None:
-        X = X[..., keep]
+        X = X[:, keep]
+    poisson = bool(options.get("normalize_poissonian_noise"))
+    if poisson:
+        # As HyperSpy does on eager data (its scaling, on a copy or lazily).
+        X, root_ag, root_bh = poisson_scaled(X)
+    if image:
+        X = X.reshape(spectrum_image_array(self).shape[:2] + (X.shape[-1],))
     loadings = estimator.fit_transform(X)
     target = LearningResults()
     factors = estimator.components_.T.copy()
+    if poisson:
+        factors = factors * root_bh[:, None]
+        loadings = loadings * root_ag[:, None]
     if keep is not None:
         # HyperSpy's convention: the masked channels of the factors are NaN.
         full = np.full((keep.size, factors.shape[1]), np.nan, dtype=factors.dtype)
@@ -365,7 +437,7 @@ def _lazy_decomposition(
     target.loadings = loadings
     target.decomposition_algorithm = estimator
     target.output_dimension = output_dimension
-    target.poissonian_noise_normalized = False
+    target.poissonian_noise_normalized = poisson
     target.centre = None
     target.mean = None
     if output_dimension and target.factors.shape[1] != output_dimension:
@@ -376,7 +448,7 @@ def _lazy_decomposition(
             "\n".join(
                 [
                     "Decomposition info:",
-                    "  normalize_poissonian_noise=False",
+                    f"  normalize_poissonian_noise={poisson}",
                     f"  algorithm={estimator}",
                     f"  output_dimension={output_dimension}",
                     "  centre=None",
@@ -391,6 +463,17 @@ def _lazy_decomposition(
 def _kept_channels(signal, signal_mask):
     """The channels a ``signal_mask`` (True: left out, as in HyperSpy) keeps,
     or None without a mask."""
+    mask = _mask_array(signal, signal_mask)
+    if mask is None:
+        return None
+    if mask.all():
+        raise ValueError("signal_mask leaves out every channel: nothing to unmix.")
+    return ~mask
+
+
+def _mask_array(signal, signal_mask):
+    """A ``signal_mask`` (array or signal) as a flat boolean array, checked
+    against the number of channels; None without a mask."""
     if signal_mask is None or signal_mask is False:
         return None
     mask = np.asarray(getattr(signal_mask, "data", signal_mask), dtype=bool).ravel()
@@ -399,9 +482,7 @@ def _kept_channels(signal, signal_mask):
         raise ValueError(
             f"signal_mask has {mask.size} values but the signal has {n} channels."
         )
-    if mask.all():
-        raise ValueError("signal_mask leaves out every channel: nothing to unmix.")
-    return ~mask
+    return mask
 
 
 def _wrap_model(original):
