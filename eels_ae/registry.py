@@ -21,6 +21,7 @@ __all__ = [
     "for_estimator",
     "get",
     "register",
+    "trainable",
 ]
 
 #: What an algorithm does: its result lands in ``learning_results``
@@ -108,6 +109,12 @@ def for_estimator(estimator) -> Algorithm:
 def by_kind(kind: str) -> dict[str, Algorithm]:
     """Entries of one kind, by name."""
     return {n: a for n, a in REGISTRY.items() if a.kind == kind}
+
+
+def trainable() -> dict[str, Algorithm]:
+    """Entries trained on a spectrum image alone (not on another model's maps
+    or latent codes): what the command line and the training panel offer."""
+    return {n: a for n, a in REGISTRY.items() if a.input in ("spectra", "image")}
 
 
 def _builtin():

@@ -113,24 +113,37 @@ class RowStream:
         """
         return read_rows(self.X, start, stop)
 
-    def blocks(self, rng=None) -> Iterator[tuple[int, np.ndarray]]:
-        """Yield ``(start_row, block)`` pairs (unscaled), in random order if ``rng``."""
+    def blocks(self, rng=None, shard=None) -> Iterator[tuple[int, np.ndarray]]:
+        """Yield ``(start_row, block)`` pairs (unscaled), in random order if ``rng``.
+
+        ``shard=(rank, world_size)``: only every ``world_size``-th block of
+        that order, from ``rank`` (a process of data-parallel training reads
+        its own share).
+        """
         order = np.arange(self.n_blocks)
         if rng is not None:
             order = rng.permutation(order)
+        if shard is not None:
+            order = order[shard[0] :: shard[1]]
         for b in order:
             start = int(b) * self.block_rows
             stop = min(start + self.block_rows, self.n_samples)
             yield start, self.read(start, stop)
 
-    def batches(self, batch_size, rng=None) -> Iterator[np.ndarray]:
+    def batches(self, batch_size, rng=None, shard=None) -> Iterator[np.ndarray]:
         """Yield shuffled mini-batches (copies, divided by ``scale``), block by block.
 
         A remainder of a single row is merged into the batch before it:
         batch normalisation cannot train on one sample.
+
+        ``shard=(rank, world_size)`` (data-parallel training): this process's
+        share: its own blocks when there are enough of them for every
+        process, else rows ``rank::world_size`` of each shuffled block.
         """
         inv = np.float32(1.0 / self.scale)
-        for start, block in self.blocks(rng):
+        by_rows = shard is not None and self.n_blocks < shard[1]
+        block_shard = None if by_rows else shard
+        for start, block in self.blocks(rng, block_shard):
             rows = np.arange(len(block))
             if self.row_mask is not None:
                 rows = rows[self.row_mask[start : start + len(block)]]
@@ -140,6 +153,9 @@ class RowStream:
                 continue
             if rng is not None:
                 rows = rows[rng.permutation(n)]
+            if by_rows:
+                rows = rows[shard[0] :: shard[1]]
+                n = len(rows)
             for lo, hi in batch_bounds(n, batch_size):
                 batch = block[rows[lo:hi]]  # fancy indexing copies
                 if inv != 1.0:
@@ -252,15 +268,20 @@ class BandStream:
                 self.make_samples(band, top, slice(start - top, stop - top), rng),
             )
 
-    def batches(self, batch_size, rng=None) -> Iterator[np.ndarray]:
+    def batches(self, batch_size, rng=None, shard=None) -> Iterator[np.ndarray]:
         """Yield shuffled mini-batches of samples, band by band.
 
         With an ``rng`` (training), the image is gone through ``repeats``
         times, each time with new random draws of ``make_samples``.
+        ``shard=(rank, world_size)``: samples ``rank::world_size`` of each
+        shuffled band (data-parallel training).
         """
         for _ in range(self.repeats if rng is not None else 1):
             for _, samples in self.bands(rng):
                 n = len(samples)
                 order = rng.permutation(n) if rng is not None else np.arange(n)
+                if shard is not None:
+                    order = order[shard[0] :: shard[1]]
+                    n = len(order)
                 for lo, hi in batch_bounds(n, batch_size):
                     yield samples[order[lo:hi]]

@@ -8,6 +8,7 @@ import numbers
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from ..distributed import map_model_blocks
 from ..fidelity import denoising_fidelity
 from ..models.denoising import RAPIDEELS_LAYERS, ConvDenoisingAE
 from ..spatial import neighbourhood_stack, window_mean
@@ -474,24 +475,17 @@ X : HyperSpy signal, or array (rows, columns, channels) / (pixels, channels)
         return report
 
     def _denoise_lazy(self, cube, h):
-        import dask.array as da
-
-        cube = cube.rechunk({2: -1})
-
-        def block_fn(block):
-            return self._remove_background(
-                self._denoise_band(block).reshape(block.shape)
-            )
-
-        if h == 0:
-            return cube.map_blocks(block_fn, dtype=np.float32)
-        return da.map_overlap(
-            block_fn,
-            cube,
-            depth={0: h, 1: h, 2: 0},
-            boundary={0: "nearest", 1: "nearest", 2: "none"},
-            dtype=np.float32,
+        # The workers get the weights, not this estimator (eels_ae.distributed).
+        return map_model_blocks(
+            self,
+            cube.rechunk({2: -1}),
+            "_denoise_chunk",
+            depth={0: h, 1: h, 2: 0} if h else None,
         )
+
+    def _denoise_chunk(self, block):
+        """Denoised (background-free, if asked) chunk of a cube, halo included."""
+        return self._remove_background(self._denoise_band(block).reshape(block.shape))
 
     def transform(self, X):
         """Latent codes of every pixel, ``(n_pixels, latent_dim)`` (C order)."""

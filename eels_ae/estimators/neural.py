@@ -335,6 +335,8 @@ class NeuralEstimator(
         self.n_epochs_ = int(result.n_epochs)
         self.best_loss_ = float(result.best_loss)
         self.history_ = list(result.history)
+        # This process's share under torchrun (all the samples alone).
+        self.samples_per_epoch_ = int(result.samples_seen)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

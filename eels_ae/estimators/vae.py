@@ -6,6 +6,7 @@ import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted
 
+from ..distributed import map_model_blocks
 from ..models.vae import DEFAULT_HIDDEN, SpectrumVAE
 from ..models.variational import estimate_noise_variance
 from ..spectrum_image import as_spectra, check_energy_axis
@@ -348,8 +349,7 @@ X : array-like, dask array or HyperSpy signal
         X = self._check_input(X, "VAE.reconstruct")
         self.model_.eval()
         if is_dask_array(X):
-            X = X.rechunk({1: -1})
-            return X.map_blocks(self._reconstruct_block, dtype=np.float32)
+            return map_model_blocks(self, X.rechunk({1: -1}), "_reconstruct_block")
         return self._reconstruct_block(X)
 
     def summarize(self, X):
@@ -395,7 +395,7 @@ X : array-like, dask array or HyperSpy signal
                     zero_rows=np.zeros(len(cols), dtype=bool),
                 )
                 raise NonFiniteDataError(summary, where)
-            rec = X.map_blocks(self._reconstruct_block, dtype=np.float32)
+            rec = map_model_blocks(self, X, "_reconstruct_block")
         else:
             cols, rec = self._summary_block(X, with_reconstruction=True)
         return {

@@ -156,9 +156,9 @@ def _apply_unmixing(signal, work, model):
     from .compat import unfolded_spectra
 
     X = unfolded_spectra(work)
-    loadings = model.transform(X)
+    loadings = _unmixing_loadings(model, X)
     target = LearningResults()
-    target.factors = np.array(model.components_.T)
+    target.factors = _factors_on_signal_axis(signal, work, model)
     target.loadings = loadings
     target.decomposition_algorithm = model
     target.output_dimension = int(model.components_.shape[0])
@@ -167,6 +167,43 @@ def _apply_unmixing(signal, work, model):
     target.mean = None
     # Only now, with everything computed: a failure above changes nothing.
     signal.learning_results.__dict__.update(target.__dict__)
+
+
+def _factors_on_signal_axis(signal, work, model):
+    """The model's endmembers as factors of ``signal``: on a signal that was
+    resampled onto the model's axis, interpolated back onto its own axis and
+    NaN outside the model's range (HyperSpy's convention for channels left
+    out), so that HyperSpy's tools see factors of the signal's size."""
+    factors = np.array(model.components_.T)
+    if work is signal:
+        return factors
+    own = signal.axes_manager.signal_axes[0].axis
+    trained = work.axes_manager.signal_axes[0].axis
+    out = np.full((own.size, factors.shape[1]), np.nan, dtype=factors.dtype)
+    inside = (own >= trained.min()) & (own <= trained.max())
+    for k in range(factors.shape[1]):
+        out[inside, k] = np.interp(own[inside], trained, factors[:, k])
+    return out
+
+
+def _unmixing_loadings(model, X):
+    """Abundances of every spectrum. Lazy data with a per-spectrum model are
+    mapped over the dask chunks (the model travels as weights: it runs on a
+    ``dask.distributed`` cluster when one is the active scheduler); spatial
+    models, which read neighbouring pixels, stream the data here."""
+    from .. import registry
+    from ..distributed import map_model_blocks
+    from ..streaming import is_dask_array
+
+    if not is_dask_array(X) or registry.for_estimator(model).input != "spectra":
+        return model.transform(X)
+    X = X.rechunk({1: -1})
+    R = int(model.components_.shape[0])
+    return np.asarray(
+        map_model_blocks(
+            model, X, "transform", chunks=(X.chunks[0], (R,)), dtype=np.float64
+        ).compute()
+    )
 
 
 # -- keeping the model in s.save() ---------------------------------------------

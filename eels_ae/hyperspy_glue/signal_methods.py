@@ -3,13 +3,15 @@
 :func:`install_methods` adds them to ``Signal1D`` (and so to ``EELSSpectrum``
 and the lazy classes); :func:`uninstall_methods` removes them. The methods of
 the algorithms are generated from the registry (:mod:`.methods`);
-``apply_model`` is the one written by hand. They never modify the signal they
+``apply_model`` and ``eels_ae_gui`` (the training panel) are written by
+hand. They never modify the signal they
 are called on.
 """
 
 from __future__ import annotations
 
 from .apply import apply_model as _apply_model
+from .gui import eels_ae_gui
 from .methods import signal_methods
 
 __all__ = ["SIGNAL_METHODS", "install_methods", "uninstall_methods"]
@@ -24,7 +26,11 @@ def apply_model(self, model, energy_axis="strict", **kwargs):
 
 
 #: Name -> function of every method eels_ae adds to ``Signal1D``.
-SIGNAL_METHODS = {**signal_methods(), "apply_model": apply_model}
+SIGNAL_METHODS = {
+    **signal_methods(),
+    "apply_model": apply_model,
+    "eels_ae_gui": eels_ae_gui,
+}
 
 
 def install_methods():

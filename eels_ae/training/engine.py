@@ -12,6 +12,7 @@ import torch
 
 from ..validation import warn
 from .callbacks import EpochEnd, ProgressBarCallback, call_hook
+from .data_parallel import DataParallel, local_device
 from .threads import ThreadGovernor
 
 __all__ = ["TrainingResult", "train"]
@@ -40,6 +41,9 @@ class TrainingResult:
     history : list of dict
         One record per epoch: ``epoch``, ``loss``, ``elapsed`` (seconds since
         the start of this call), ``warming_up`` and ``phase``.
+    samples_seen : int
+        Samples this process trained on in the last epoch (its share under
+        ``torchrun``: :mod:`eels_ae.training.data_parallel`).
     """
 
     loss_curve: list = field(default_factory=list)
@@ -50,6 +54,7 @@ class TrainingResult:
     interrupted: bool = False
     stopped: bool = False
     history: list = field(default_factory=list)
+    samples_seen: int = 0
 
     @property
     def ended_by_user(self) -> bool:
@@ -114,7 +119,12 @@ def train(
     -------
     TrainingResult
     """
+    device = local_device(device)
     model.to(device)
+    # Under torchrun: DDP, each process on its share of the data.
+    parallel = DataParallel(model, device)
+    if parallel.active and parallel.shard[0] != 0:
+        show_progressbar = False  # one progress bar, rank 0's
     # A model may ask for per-group learning rates (e.g. a slower decoder).
     if hasattr(model, "parameter_groups"):
         params = model.parameter_groups(learning_rate)
@@ -136,22 +146,26 @@ def train(
                 model.start_epoch(epoch)
             model.train()
             total, count = 0.0, 0
-            for batch in stream.batches(batch_size, rng):
-                governor.check()
-                x = torch.from_numpy(batch).to(device, non_blocking=True)
-                loss = model.loss(x)
-                if not torch.isfinite(loss):
-                    raise FloatingPointError(
-                        f"the training loss became {loss.item()} at epoch {epoch}: "
-                        "lower learning_rate, or check the data for extreme values."
-                    )
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                if hasattr(model, "project_"):
-                    model.project_()
-                total += loss.item() * len(batch)
-                count += len(batch)
+            with parallel.join():
+                for batch in _batches(stream, batch_size, rng, parallel.shard):
+                    governor.check()
+                    x = torch.from_numpy(batch).to(device, non_blocking=True)
+                    loss = parallel.loss(x)
+                    if not torch.isfinite(loss):
+                        raise FloatingPointError(
+                            f"the training loss became {loss.item()} at epoch "
+                            f"{epoch}: lower learning_rate, or check the data for "
+                            "extreme values."
+                        )
+                    opt.zero_grad(set_to_none=True)
+                    loss.backward()
+                    opt.step()
+                    if hasattr(model, "project_"):
+                        model.project_()
+                    total += loss.item() * len(batch)
+                    count += len(batch)
+            result.samples_seen = count
+            total, count, _ = parallel.epoch_totals(total, count, False)
             # An epoch that drew no sample has no loss: never a "best" of 0.
             epoch_loss = total / count if count else math.nan
             result.loss_curve.append(epoch_loss)
@@ -168,7 +182,9 @@ def train(
             result.history.append(info.record())
             for hook in hooks:
                 hook(info)
-            if info.stop_requested:
+            # Every process stops when one is asked to (they must agree).
+            _, _, stop = parallel.epoch_totals(0.0, 0, info.stop_requested)
+            if stop:
                 result.stopped = True
             if warming or not count:
                 if result.stopped:
@@ -200,6 +216,13 @@ def train(
         model.load_state_dict(best_state)
     model.eval()
     return result
+
+
+def _batches(stream, batch_size, rng, shard):
+    """The stream's mini-batches, or this process's share of them."""
+    if shard is None:
+        return stream.batches(batch_size, rng)
+    return stream.batches(batch_size, rng, shard=shard)
 
 
 def _make_optimizer(name, params, lr):

@@ -1,0 +1,123 @@
+"""Lazy inference mapped over dask chunks, ready for ``dask.distributed``.
+
+A fitted model reaches the dask workers as its model-file bytes
+(:class:`ModelWeights`: safetensors tensors and a JSON document, see
+:mod:`eels_ae.model_files`), never as a pickle of the estimator: each worker
+process rebuilds the model once (cached by checksum) and applies it to its
+chunks. The same block function runs with the single-process schedulers, so a
+``LocalCluster`` gives the results of the single-process path.
+
+>>> from dask.distributed import Client
+>>> client = Client(n_workers=2, threads_per_worker=1)
+>>> s = hs.load("big.dm4", lazy=True)
+>>> sd = s.denoise_ae(model=model)   # a lazy signal
+>>> sd.save("big_denoised.zspy")     # computed chunk by chunk on the workers
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import threading
+
+import numpy as np
+
+__all__ = ["ModelWeights", "map_model_blocks"]
+
+_CACHE: dict[str, object] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+class ModelWeights:
+    """A fitted model as model-file bytes: what a dask graph carries.
+
+    Pickling a ``ModelWeights`` pickles the bytes only; :attr:`model` builds
+    the estimator from them (no code from the bytes is run) once per process.
+
+    Parameters
+    ----------
+    data : bytes
+        :func:`eels_ae.model_files.model_to_bytes` of a fitted estimator.
+    """
+
+    def __init__(self, data: bytes):
+        self.data = bytes(data)
+        self.checksum = hashlib.sha256(self.data).hexdigest()
+
+    @classmethod
+    def of(cls, model):
+        """The weights of a fitted estimator."""
+        from .model_files import model_to_bytes
+
+        return cls(model_to_bytes(model))
+
+    def __reduce__(self):
+        return (ModelWeights, (self.data,))
+
+    def __repr__(self):
+        return f"ModelWeights({len(self.data)} bytes, sha256 {self.checksum[:12]})"
+
+    @property
+    def model(self):
+        """The estimator, built on first use in this process (on the CPU, or
+        the device the file names when it exists here)."""
+        with _CACHE_LOCK:
+            model = _CACHE.get(self.checksum)
+            if model is None:
+                from .model_files import model_from_bytes
+
+                model = model_from_bytes(self.data, name="model weights")
+                _CACHE.clear()  # one model at a time per worker
+                _CACHE[self.checksum] = model
+        return model
+
+
+def _call(block, *, weights, method, dtype, kwargs):
+    out = getattr(weights.model, method)(block, **kwargs)
+    return np.asarray(out, dtype=dtype)
+
+
+def map_model_blocks(
+    model, X, method, chunks=None, depth=None, dtype=np.float32, **kwargs
+):
+    """``model.<method>(block)`` on every chunk of a dask array, lazily.
+
+    Parameters
+    ----------
+    model : fitted eels_ae estimator
+    X : dask.array.Array
+        Rows of spectra ``(n, channels)``, or a cube with ``depth``.
+    method : str
+        A method of the model applied to one chunk (numpy in, numpy out).
+    chunks : tuple, optional
+        Chunks of the output when they differ from the input's (e.g.
+        ``(X.chunks[0], (n_components,))``).
+    depth : dict, optional
+        Overlap between neighbouring chunks (``dask.array.map_overlap``),
+        for models that read neighbouring pixels.
+    dtype : numpy dtype
+        Of the method's output (float32 for spectra, float64 for
+        abundances).
+    **kwargs
+        Passed to the method.
+
+    Returns
+    -------
+    dask.array.Array
+    """
+    import dask.array as da
+
+    fn = functools.partial(
+        _call,
+        weights=ModelWeights.of(model),
+        method=method,
+        dtype=np.dtype(dtype),
+        kwargs=kwargs,
+    )
+    if depth is not None:
+        boundary = {axis: ("nearest" if d else "none") for axis, d in depth.items()}
+        return da.map_overlap(fn, X, depth=depth, boundary=boundary, dtype=dtype)
+    if chunks is None:
+        return X.map_blocks(fn, dtype=dtype)
+    drop = () if len(chunks) == X.ndim else tuple(range(len(chunks), X.ndim))
+    return X.map_blocks(fn, dtype=dtype, chunks=chunks, drop_axis=drop)

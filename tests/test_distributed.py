@@ -1,0 +1,121 @@
+"""Lazy inference on a ``dask.distributed`` cluster: the same results as the
+single-process path, with the model sent as weights."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+
+distributed = pytest.importorskip("distributed")
+
+import eels_ae  # noqa: E402
+from eels_ae.data.examples import load_example  # noqa: E402
+from eels_ae.distributed import ModelWeights, map_model_blocks  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def client():
+    cluster = distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        silence_logs=40,
+    )
+    c = distributed.Client(cluster)
+    yield c
+    c.close()
+    cluster.close()
+
+
+@pytest.fixture(scope="module")
+def models():
+    s = load_example()
+    s.decomposition(
+        algorithm="daeu",
+        output_dimension=2,
+        random_state=0,
+        max_epochs=10,
+        abundances="encoder",
+        show_progressbar=False,
+        print_info=False,
+    )
+    daeu = s.learning_results.decomposition_algorithm
+    _, denoiser = s.denoise_ae(
+        max_epochs=2, random_state=0, return_model=True, show_progressbar=False
+    )
+    return {"daeu": daeu, "denoiser": denoiser}
+
+
+def _lazy(chunks=(2, 7, 1024)):
+    s = load_example(lazy=True)
+    s.data = s.data.rechunk(chunks)
+    return s
+
+
+def test_unmixing_and_denoising_on_two_workers_equal_one_process(client, models):
+    # On the cluster (the active client is dask's scheduler).
+    s = _lazy()
+    s.apply_model(models["daeu"])
+    on_cluster = np.array(s.learning_results.loadings)
+    denoised_cluster = s.denoise_ae(model=models["denoiser"]).data.compute()
+    assert len(client.scheduler_info()["workers"]) == 2
+
+    def built_here():
+        from eels_ae.distributed import _CACHE
+
+        return [type(m).__name__ for m in _CACHE.values()]
+
+    # The workers rebuilt the models from their weights (the last one kept).
+    built = client.run(built_here)
+    assert sorted(sum(built.values(), [])) in (
+        ["DenoisingAE"],
+        ["DenoisingAE", "DenoisingAE"],
+    ), built
+    # The single-process path.
+    s2 = _lazy()
+    s2.apply_model(models["daeu"])
+    denoised_local = s2.denoise_ae(model=models["denoiser"]).data.compute(
+        scheduler="synchronous"
+    )
+    local = s2.learning_results.loadings
+    np.testing.assert_array_equal(on_cluster, local)
+    np.testing.assert_array_equal(denoised_cluster, denoised_local)
+    # And both equal eager inference.
+    e = load_example()
+    e.apply_model(models["daeu"])
+    np.testing.assert_allclose(on_cluster, e.learning_results.loadings, atol=1e-6)
+
+
+def test_the_graph_carries_weights_not_the_estimator(models):
+    s = _lazy()
+    X = s.data.reshape(-1, 1024)
+    lazy = map_model_blocks(models["daeu"], X, "transform", chunks=(X.chunks[0], (2,)))
+    import io
+
+    import cloudpickle
+
+    referenced = set()
+
+    class Recorder(pickle.Unpickler):
+        def find_class(self, module, name):
+            referenced.add(f"{module}.{name}")
+            return super().find_class(module, name)
+
+    for task in dict(lazy.__dask_graph__()).values():
+        Recorder(io.BytesIO(cloudpickle.dumps(task))).load()
+    assert "eels_ae.distributed.ModelWeights" in referenced
+    code = [
+        r
+        for r in referenced
+        if r.startswith(("eels_ae.estimators", "eels_ae.models", "torch"))
+    ]
+    assert not code, code
+    # Pickled, a ModelWeights is its bytes; rebuilt, it is the model.
+    w = ModelWeights.of(models["daeu"])
+    back = pickle.loads(pickle.dumps(w))
+    assert back.checksum == w.checksum
+    np.testing.assert_array_equal(back.model.components_, models["daeu"].components_)
+    assert isinstance(back.model, eels_ae.DAEU)
