@@ -91,7 +91,8 @@ def map_model_blocks(
         A method of the model applied to one chunk (numpy in, numpy out).
     chunks : tuple, optional
         Chunks of the output when they differ from the input's (e.g.
-        ``(X.chunks[0], (n_components,))``).
+        ``(X.chunks[0], (n_components,))``); with ``depth``, those of the
+        grown chunks, before the overlap is trimmed.
     depth : dict, optional
         Overlap between neighbouring chunks (``dask.array.map_overlap``),
         for models that read neighbouring pixels.
@@ -116,7 +117,10 @@ def map_model_blocks(
     )
     if depth is not None:
         boundary = {axis: ("nearest" if d else "none") for axis, d in depth.items()}
-        return da.map_overlap(fn, X, depth=depth, boundary=boundary, dtype=dtype)
+        extra = {} if chunks is None else {"chunks": chunks}
+        return da.map_overlap(
+            fn, X, depth=depth, boundary=boundary, dtype=dtype, **extra
+        )
     if chunks is None:
         return X.map_blocks(fn, dtype=dtype)
     drop = () if len(chunks) == X.ndim else tuple(range(len(chunks), X.ndim))

@@ -89,6 +89,16 @@ def test_unmixing_and_denoising_on_two_workers_equal_one_process(client, models)
     np.testing.assert_allclose(on_cluster, e.learning_results.loadings, atol=1e-6)
 
 
+def test_latent_codes_on_the_cluster_equal_eager(client, models):
+    """The denoiser's latent codes (what the latent classifier reads) of a
+    lazy signal, computed chunk by chunk on the workers, with the 3 x 3
+    neighbourhoods crossing chunk borders."""
+    denoiser = models["denoiser"]
+    lazy = denoiser.transform(_lazy(chunks=(2, 7, 1024)))
+    eager = denoiser.transform(load_example())
+    np.testing.assert_allclose(lazy, eager, rtol=1e-5, atol=1e-6)
+
+
 def test_the_graph_carries_weights_not_the_estimator(models):
     s = _lazy()
     X = s.data.reshape(-1, 1024)

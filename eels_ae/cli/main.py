@@ -171,9 +171,10 @@ def cmd_train(args):
         model, result = _fit(entry, s, args, params)
     except CommandError:
         raise
-    except (ValueError, TypeError, NotImplementedError) as err:
+    except Exception as err:  # noqa: BLE001 - reported with its exit code
         raise CommandError(
-            f"training {entry.name} on {args.file} failed: {err}", EXIT["training"]
+            f"training {entry.name} on {args.file} failed: {type(err).__name__}: {err}",
+            EXIT["training"],
         ) from None
     seconds = time.perf_counter() - t0
     from .outputs import atomic_outputs, write_figure, write_json
@@ -310,8 +311,8 @@ def apply_one(path, model, entry, args, out_dir):
         )
     except CommandError as err:
         row.update(status="failed", message=str(err))
-    except (ValueError, TypeError, OSError, NotImplementedError) as err:
-        row.update(status="failed", message=f"{path}: {err}")
+    except Exception as err:  # noqa: BLE001 - one bad file must not stop the batch
+        row.update(status="failed", message=f"{path}: {type(err).__name__}: {err}")
     row["seconds"] = round(time.perf_counter() - t0, 3)
     return row
 

@@ -494,12 +494,41 @@ X : HyperSpy signal, or array (rows, columns, channels) / (pixels, channels)
         check_finite(si.spectra(), si.where)
         self.model_.eval()
         h = int(self.neighbourhood) // 2
+        if si.lazy:
+            return self._codes_lazy(si.cube, h)
         stream = BandStream(si.cube, lambda band, top, rows, rng: (band, rows), halo=h)
         codes = []
         for _, (band, rows) in stream.bands():
             ctx = np.array(neighbourhood_stack(band, int(self.neighbourhood), rows))
             codes.append(self._predict(self._normalize(ctx), self.model_.encode))
         return np.concatenate(codes, axis=0).astype(np.float64)
+
+    def _codes_lazy(self, cube, h):
+        """Latent codes of a dask cube, chunk by chunk (on dask's scheduler:
+        a ``dask.distributed`` cluster gets the weights, not this estimator)."""
+        cube = cube.rechunk({2: -1})
+        k = int(self.latent_dim)
+        # With a halo, each chunk arrives grown by h on every side (the image
+        # border padded with its nearest pixels) and its codes are trimmed.
+        grown = tuple(tuple(c + 2 * h for c in cube.chunks[a]) for a in (0, 1))
+        codes = map_model_blocks(
+            self,
+            cube,
+            "_codes_chunk",
+            depth={0: h, 1: h, 2: 0} if h else None,
+            chunks=(grown if h else cube.chunks[:2]) + ((k,),),
+            dtype=np.float64,
+        )
+        return np.asarray(codes.compute()).reshape(-1, k)
+
+    def _codes_chunk(self, block):
+        """Latent codes ``(rows, columns, latent_dim)`` of a chunk of a cube."""
+        ctx = np.array(
+            neighbourhood_stack(np.asarray(block, np.float32), int(self.neighbourhood)),
+            dtype=np.float32,
+        )
+        codes = self._predict(self._normalize(ctx), self.model_.encode)
+        return codes.reshape(block.shape[:2] + (-1,))
 
     def inverse_transform(self, Z):
         """Spectra decoded from latent codes ``Z``, ``(n, n_channels)``.
