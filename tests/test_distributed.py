@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pickle
 
+import dask
 import numpy as np
 import pytest
 
@@ -43,10 +44,19 @@ def models():
         print_info=False,
     )
     daeu = s.learning_results.decomposition_algorithm
+    s.decomposition(
+        algorithm="mtaeu",
+        output_dimension=2,
+        random_state=0,
+        max_epochs=4,
+        show_progressbar=False,
+        print_info=False,
+    )
+    mtaeu = s.learning_results.decomposition_algorithm
     _, denoiser = s.denoise_ae(
         max_epochs=2, random_state=0, return_model=True, show_progressbar=False
     )
-    return {"daeu": daeu, "denoiser": denoiser}
+    return {"daeu": daeu, "mtaeu": mtaeu, "denoiser": denoiser}
 
 
 def _lazy(chunks=(2, 7, 1024)):
@@ -76,13 +86,26 @@ def test_unmixing_and_denoising_on_two_workers_equal_one_process(client, models)
     ), built
     # The single-process path.
     s2 = _lazy()
-    s2.apply_model(models["daeu"])
-    denoised_local = s2.denoise_ae(model=models["denoiser"]).data.compute(
-        scheduler="synchronous"
-    )
+    with dask.config.set(scheduler="synchronous"):
+        s2.apply_model(models["daeu"])
+        denoised_local = s2.denoise_ae(model=models["denoiser"]).data.compute()
     local = s2.learning_results.loadings
     np.testing.assert_array_equal(on_cluster, local)
     np.testing.assert_array_equal(denoised_cluster, denoised_local)
+    # A spatial autoencoder applies itself spectrum by spectrum (FCLS with
+    # its endmembers): also chunk by chunk on the workers.
+    s3, s4 = _lazy(), _lazy()
+    s3.apply_model(models["mtaeu"])
+    with dask.config.set(scheduler="synchronous"):
+        s4.apply_model(models["mtaeu"])
+    np.testing.assert_array_equal(
+        s3.learning_results.loadings, s4.learning_results.loadings
+    )
+    e = load_example()
+    e.apply_model(models["mtaeu"])
+    np.testing.assert_allclose(
+        s3.learning_results.loadings, e.learning_results.loadings, atol=1e-6
+    )
     # And both equal eager inference.
     e = load_example()
     e.apply_model(models["daeu"])

@@ -212,6 +212,9 @@ class DriftAwareUnmixing(UnmixingEstimator):
             shifts = self._smoothed(self._measure(X, self.components_, shifts), shape)
         return shifts - np.median(shifts)
 
+    # The shifts are measured over the whole image, then smoothed.
+    _per_spectrum_abundances = False
+
     def abundances_and_scale(self, X):
         """Abundances (sum to one) and intensity scale of the spectra of ``X``
         aligned with their measured shifts (see :meth:`shifts`)."""

@@ -187,15 +187,14 @@ def _factors_on_signal_axis(signal, work, model):
 
 
 def _unmixing_loadings(model, X):
-    """Abundances of every spectrum. Lazy data with a per-spectrum model are
-    mapped over the dask chunks (the model travels as weights: it runs on a
-    ``dask.distributed`` cluster when one is the active scheduler); spatial
-    models, which read neighbouring pixels, stream the data here."""
-    from .. import registry
+    """Abundances of every spectrum. Lazy data are mapped over the dask
+    chunks (the model travels as weights: it runs on a ``dask.distributed``
+    cluster when one is the active scheduler), unless the model looks across
+    pixels when it applies itself (drift-aware): then they stream here."""
     from ..distributed import map_model_blocks
     from ..streaming import is_dask_array
 
-    if not is_dask_array(X) or registry.for_estimator(model).input != "spectra":
+    if not is_dask_array(X) or not model._per_spectrum_abundances:
         return model.transform(X)
     X = X.rechunk({1: -1})
     R = int(model.components_.shape[0])
