@@ -86,7 +86,7 @@ def main():
 
             with sync_playwright() as pw:
                 chromium = pw.chromium.launch(executable_path=browser)
-                page = chromium.new_page(viewport={"width": 1000, "height": 900})
+                page = chromium.new_page(viewport={"width": 1000, "height": 1450})
                 page.goto(url, timeout=300_000)
                 # The panel is drawn once its Save button is.
                 page.get_by_text("Save model").wait_for(timeout=300_000)

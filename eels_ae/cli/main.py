@@ -449,6 +449,10 @@ def build_parser():
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    # Every sub-command's --help ends with the examples and exit codes.
+    help_text = dict(
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
 
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
@@ -466,16 +470,14 @@ def build_parser():
     sub.add_parser(
         "list",
         help="the algorithms: what train and apply know",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        **help_text,
     ).set_defaults(func=cmd_list)
 
     t = sub.add_parser(
         "train",
         parents=[common],
         help="train a model on one acquisition and save it",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        **help_text,
     )
     t.add_argument("file", help="a dm4/dm3/hspy/zspy spectrum image")
     t.add_argument(
@@ -505,8 +507,7 @@ def build_parser():
         "apply",
         parents=[common],
         help="apply a model to files, folders, or a folder that fills (--watch)",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        **help_text,
     )
     a.add_argument("model", help="a model file from eels-ae train or model.save()")
     a.add_argument("inputs", nargs="*", help="files or folders")
@@ -556,8 +557,7 @@ def build_parser():
     i = sub.add_parser(
         "info",
         help="what a model file holds (algorithm, parameters, axis, versions)",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        **help_text,
     )
     i.add_argument("model")
     i.add_argument("--json", action="store_true", help="machine-readable output")

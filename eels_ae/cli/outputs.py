@@ -72,73 +72,11 @@ def result_signals(kind, signal, result, stem):
     raise ValueError(f"no command-line output for models of kind {kind!r}.")
 
 
-def _image_grid(fig, stack, title, first_row=0, limits=(None, None)):
-    """One panel per image of a (n, rows, columns) stack, with colour bars,
-    below ``first_row`` rows of other panels."""
-    n = stack.shape[0]
-    cols = min(n, 4)
-    rows = int(np.ceil(n / cols)) + first_row
-    for i in range(n):
-        ax = fig.add_subplot(rows, cols, first_row * cols + i + 1)
-        image = ax.imshow(
-            stack[i],
-            aspect="auto",
-            interpolation="nearest",
-            vmin=limits[0],
-            vmax=limits[1],
-        )
-        ax.set_title(f"{title} {i}")
-        ax.set_xticks([])
-        ax.set_yticks([])
-        fig.colorbar(image, ax=ax, fraction=0.046)
-
-
 def write_figure(path: Path, kind, signal, result):
-    """A PNG of the result: abundance maps and endmembers (unmixing), mean
-    spectrum before and after (denoising), latent maps (representation),
-    class map (classifier)."""
-    import matplotlib
+    """A PNG of the result (:mod:`eels_ae.hyperspy_glue.result_figures`)."""
+    from ..hyperspy_glue.result_figures import result_figure_png
 
-    matplotlib.use("agg")
-    import matplotlib.pyplot as plt
-
-    fig = plt.figure(figsize=(10, 8))
-    try:
-        if kind == "unmixing":
-            maps = np.asarray(signal.get_decomposition_loadings().data)
-            maps = maps.reshape(maps.shape[0], -1, maps.shape[-1])
-            axis = signal.axes_manager.signal_axes[0]
-            map_rows = int(np.ceil(maps.shape[0] / min(maps.shape[0], 4)))
-            ax = fig.add_subplot(map_rows + 1, 1, 1)
-            for i, f in enumerate(np.asarray(signal.learning_results.factors).T):
-                ax.plot(axis.axis, f, label=f"endmember {i}")  # NaN: not modelled
-            ax.set_xlabel(f"{axis.name} ({axis.units})")
-            ax.set_ylabel("intensity (counts per channel)")
-            ax.legend(fontsize=8)
-            _image_grid(fig, maps, "abundance", first_row=1, limits=(0, 1))
-            fig.suptitle("endmembers, and abundances (fraction; sums to 1 per pixel)")
-        elif kind == "denoising":
-            ax = fig.add_subplot(111)
-            axis = signal.axes_manager.signal_axes[0]
-            for s, label in ((signal, "input"), (result, "denoised")):
-                mean = s.mean(axis=s.axes_manager.navigation_axes).data
-                ax.plot(axis.axis, np.asarray(mean), label=label)
-            ax.set_xlabel(f"{axis.name} ({axis.units})")
-            ax.set_ylabel("mean intensity (counts per channel)")
-            ax.legend()
-        elif kind == "representation":
-            latent = np.asarray(result.latent.data)
-            latent = latent.reshape(latent.shape[0], -1, latent.shape[-1])
-            _image_grid(fig, latent, "latent")
-        else:
-            ax = fig.add_subplot(111)
-            image = ax.imshow(np.asarray(result.data), interpolation="nearest")
-            fig.colorbar(image, ax=ax)
-            ax.set_title("class map")
-        fig.tight_layout()
-        fig.savefig(path, dpi=80)
-    finally:
-        plt.close(fig)
+    path.write_bytes(result_figure_png(kind, signal, result))
 
 
 def append_summary(path: Path, row: dict):

@@ -285,41 +285,11 @@ def train_panel(obj, display=True, **kwargs):
 
 
 def _show_results(entry, signal, panel):
-    """Endmembers and abundance maps (unmixing), or the latent maps, drawn
+    """Endmembers and abundance maps (unmixing), or the result's maps, drawn
     into the panel's image (a PNG: safe to set from the training thread)."""
-    import io
+    from .result_figures import result_figure_png
 
-    from matplotlib.figure import Figure
-
-    from .compat import navigation_shape_in_array
-
-    fig = Figure(figsize=(9, 3))
-    if entry.kind == "unmixing":
-        ax0, ax1 = fig.subplots(1, 2)
-        axis = signal.axes_manager.signal_axes[0]
-        factors = np.asarray(signal.learning_results.factors)
-        for i, f in enumerate(factors.T):
-            ax0.plot(axis.axis, f, label=f"endmember {i}")
-        ax0.set_xlabel(f"{axis.name} ({axis.units})")
-        ax0.legend(fontsize=7)
-        nav = navigation_shape_in_array(signal)
-        maps = np.asarray(signal.learning_results.loadings).T.reshape((-1, *nav))
-        strip = np.concatenate([m.reshape(-1, nav[-1]) for m in maps], axis=1)
-        image = ax1.imshow(strip, aspect="auto", vmin=0, vmax=1)
-        ax1.set_title("abundances, side by side (fraction)")
-        fig.colorbar(image, ax=ax1)
-    else:
-        latent = getattr(panel["result"], "latent", None)
-        if latent is None:
-            return
-        data = np.asarray(latent.data)
-        axes = fig.subplots(1, data.shape[0], squeeze=False)[0]
-        for i, ax in enumerate(axes):
-            image = ax.imshow(data[i].reshape(-1, data.shape[-1]), aspect="auto")
-            ax.set_title(f"latent {i}")
-            fig.colorbar(image, ax=ax)
-    fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=80)
-    panel["figure"].value = buffer.getvalue()
+    panel["figure"].value = result_figure_png(
+        entry.kind, signal, panel["result"], figsize=(9, 6)
+    )
     panel["figure"].layout.display = ""

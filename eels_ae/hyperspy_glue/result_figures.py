@@ -1,0 +1,81 @@
+"""The figure of a trained model's result, for the command line's PNGs and
+the training panel (one drawing for both; a ``matplotlib.figure.Figure``,
+no pyplot state, so it can be drawn from the panel's training thread)."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+
+__all__ = ["result_figure_png"]
+
+
+def _image_grid(fig, stack, title, first_row=0, limits=(None, None)):
+    """One panel per image of a (n, rows, columns) stack, with colour bars,
+    below ``first_row`` rows of other panels."""
+    n = stack.shape[0]
+    cols = min(n, 4)
+    rows = int(np.ceil(n / cols)) + first_row
+    for i in range(n):
+        ax = fig.add_subplot(rows, cols, first_row * cols + i + 1)
+        image = ax.imshow(
+            stack[i],
+            aspect="auto",
+            interpolation="nearest",
+            vmin=limits[0],
+            vmax=limits[1],
+        )
+        ax.set_title(f"{title} {i}")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        fig.colorbar(image, ax=ax, fraction=0.046)
+
+
+def draw_result(fig, kind, signal, result):
+    """Draw a result on ``fig``: endmembers and abundance maps (unmixing;
+    ``signal.learning_results``), mean spectrum before and after (denoising),
+    latent maps (representation), class map (classifier)."""
+    if kind == "unmixing":
+        maps = np.asarray(signal.get_decomposition_loadings().data)
+        maps = maps.reshape(maps.shape[0], -1, maps.shape[-1])
+        axis = signal.axes_manager.signal_axes[0]
+        map_rows = int(np.ceil(maps.shape[0] / min(maps.shape[0], 4)))
+        ax = fig.add_subplot(map_rows + 1, 1, 1)
+        for i, f in enumerate(np.asarray(signal.learning_results.factors).T):
+            ax.plot(axis.axis, f, label=f"endmember {i}")  # NaN: not modelled
+        ax.set_xlabel(f"{axis.name} ({axis.units})")
+        ax.set_ylabel("intensity (counts per channel)")
+        ax.legend(fontsize=8)
+        _image_grid(fig, maps, "abundance", first_row=1, limits=(0, 1))
+        fig.suptitle("endmembers, and abundances (fraction; sums to 1 per pixel)")
+    elif kind == "denoising":
+        ax = fig.add_subplot(111)
+        axis = signal.axes_manager.signal_axes[0]
+        for s, label in ((signal, "input"), (result, "denoised")):
+            mean = s.mean(axis=s.axes_manager.navigation_axes).data
+            ax.plot(axis.axis, np.asarray(mean), label=label)
+        ax.set_xlabel(f"{axis.name} ({axis.units})")
+        ax.set_ylabel("mean intensity (counts per channel)")
+        ax.legend()
+    elif kind == "representation":
+        latent = np.asarray(result.latent.data)
+        latent = latent.reshape(latent.shape[0], -1, latent.shape[-1])
+        _image_grid(fig, latent, "latent")
+    else:
+        ax = fig.add_subplot(111)
+        image = ax.imshow(np.asarray(result.data), interpolation="nearest")
+        fig.colorbar(image, ax=ax)
+        ax.set_title("class map")
+
+
+def result_figure_png(kind, signal, result, figsize=(10, 8)):
+    """:func:`draw_result` as PNG bytes."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=figsize)
+    draw_result(fig, kind, signal, result)
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=80)
+    return buffer.getvalue()
