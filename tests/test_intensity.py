@@ -45,8 +45,14 @@ def test_thickness_goes_into_the_scale_not_the_abundances(thick):
 def test_decomposition_keeps_the_scale_map(thick):
     syn, t, s = thick
     R = syn.endmember_array.shape[0]
+    # Seeded: an unseeded VCA pick failed once in CI (correlation 0.77;
+    # seeds 0-11 give 0.93-0.96).
     s.decomposition(
-        algorithm="vca", output_dimension=R, print_info=False, intensity="per_pixel"
+        algorithm="vca",
+        output_dimension=R,
+        print_info=False,
+        intensity="per_pixel",
+        random_state=0,
     )
     lr = s.learning_results
     np.testing.assert_allclose(lr.loadings.sum(axis=1), 1.0, atol=1e-9)
