@@ -22,7 +22,7 @@ import threading
 
 import numpy as np
 
-__all__ = ["ModelWeights", "map_model_blocks"]
+__all__ = ["ModelWeights", "compute_in_memory", "map_model_blocks"]
 
 _CACHE: dict[str, object] = {}
 _CACHE_LOCK = threading.Lock()
@@ -72,13 +72,47 @@ class ModelWeights:
         return model
 
 
-def _call(block, *, weights, method, dtype, kwargs):
-    out = getattr(weights.model, method)(block, **kwargs)
+def _call(block, *rows, weights, method, dtype, kwargs, block_info=None):
+    from .validation import NonFiniteDataError
+
+    try:
+        # Each per-row array arrives as a (rows, 1) block beside its spectra.
+        out = getattr(weights.model, method)(block, *(r[:, 0] for r in rows), **kwargs)
+    except NonFiniteDataError as err:
+        if block.ndim != 2 or not block_info:
+            raise
+        raise _on_all_rows(err, block_info[0]) from None
     return np.asarray(out, dtype=dtype)
 
 
+def _on_all_rows(err, info):
+    """``err`` of one chunk of spectra, its rows numbered in the whole array
+    (the chunk's own numbering would point at the wrong spectra)."""
+    import dataclasses
+
+    from .validation import NonFiniteDataError
+
+    total = int(info["shape"][0])
+    start, stop = info["array-location"][0]
+
+    def placed(flags):
+        out = np.zeros(total, dtype=bool)
+        out[start:stop] = flags
+        return out
+
+    summary = dataclasses.replace(
+        err.summary,
+        n_samples=total,
+        nonfinite_rows=placed(err.summary.nonfinite_rows),
+        zero_rows=placed(err.summary.zero_rows),
+    )
+    return NonFiniteDataError(
+        summary, unit=f"{err.unit} of one chunk (others may hold more)"
+    )
+
+
 def map_model_blocks(
-    model, X, method, chunks=None, depth=None, dtype=np.float32, **kwargs
+    model, X, method, chunks=None, depth=None, dtype=np.float32, rows=(), **kwargs
 ):
     """``model.<method>(block)`` on every chunk of a dask array, lazily.
 
@@ -99,6 +133,11 @@ def map_model_blocks(
     dtype : numpy dtype
         Of the method's output (float32 for spectra, float64 for
         abundances).
+    rows : sequence of 1-D arrays, optional
+        One value per spectrum of ``X`` (rows of spectra only, not with
+        ``depth``): each chunk's share is passed to the method after the
+        block, ``model.<method>(block, *shares)`` (e.g. the shifts measured
+        in a previous pass).
     **kwargs
         Passed to the method.
 
@@ -121,7 +160,48 @@ def map_model_blocks(
         return da.map_overlap(
             fn, X, depth=depth, boundary=boundary, dtype=dtype, **extra
         )
+    extra = [_rows_beside(r, X) for r in rows]
+    if extra:
+        X = X.rechunk({1: -1})
     if chunks is None:
-        return X.map_blocks(fn, dtype=dtype)
+        return da.map_blocks(fn, X, *extra, dtype=dtype)
     drop = () if len(chunks) == X.ndim else tuple(range(len(chunks), X.ndim))
-    return X.map_blocks(fn, dtype=dtype, chunks=chunks, drop_axis=drop)
+    return da.map_blocks(fn, X, *extra, dtype=dtype, chunks=chunks, drop_axis=drop)
+
+
+def _rows_beside(values, X):
+    """One value per row of ``X`` as a ``(n, 1)`` dask array chunked as its
+    rows, so that every chunk of spectra meets its own values."""
+    import dask.array as da
+
+    values = np.asarray(values)
+    if X.ndim != 2 or values.shape != (X.shape[0],):
+        raise ValueError(
+            f"per-row values of shape {values.shape} do not match {X.shape[0]} "
+            "rows of spectra"
+        )
+    return da.from_array(values[:, None], chunks=(X.chunks[0], (1,)))
+
+
+def compute_in_memory(array):
+    """A small lazy result (maps, shifts, latent codes) as numpy.
+
+    On the ``dask.distributed`` cluster when one is dask's active scheduler
+    (its workers hold the model as weights); otherwise in this thread, one
+    chunk at a time: dask's thread pool would run a torch model per thread
+    on top of torch's own threads, and hold a chunk per thread in memory.
+    """
+    return np.asarray(array.compute(scheduler=_cluster_scheduler() or "synchronous"))
+
+
+def _cluster_scheduler():
+    """The ``dask.distributed`` client dask computes on now, or None."""
+    import dask.base
+
+    get = dask.base.get_scheduler()
+    owner = getattr(get, "__self__", None)
+    try:
+        from distributed import Client
+    except ImportError:  # distributed is optional: then there is no cluster
+        return None
+    return owner if isinstance(owner, Client) else None

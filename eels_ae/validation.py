@@ -107,6 +107,18 @@ class NonFiniteDataError(ValueError):
         self.unit = unit
         super().__init__(summary.nonfinite_message(where, unit))
 
+    def __reduce__(self):
+        # Raised on a dask.distributed worker, pickled to the client: the
+        # message as it was written (``where`` may not pickle).
+        return (_nonfinite_error, (self.summary, self.unit, str(self)))
+
+
+def _nonfinite_error(summary, unit, message):
+    err = NonFiniteDataError.__new__(NonFiniteDataError)
+    err.summary, err.unit = summary, unit
+    ValueError.__init__(err, message)
+    return err
+
 
 @dataclass
 class SpectraSummary:

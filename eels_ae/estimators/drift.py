@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..distributed import compute_in_memory, map_model_blocks
 from ..endmembers import fcls, scaled_abundances
 from ..energy_shift import estimate_shifts, shift_spectra
 from ..streaming import RowStream, flatten_image, is_dask_array
-from ..validation import Interval, Options, SeedLike
+from ..validation import (
+    Interval,
+    Options,
+    SeedLike,
+    as_2d_array,
+    check_finite,
+    check_n_features,
+)
 from .base import INTENSITY_DOC, UnmixingEstimator
 
 __all__ = ["DriftAwareUnmixing"]
@@ -206,26 +214,95 @@ class DriftAwareUnmixing(UnmixingEstimator):
         from sklearn.utils.validation import check_is_fitted
 
         check_is_fitted(self, "components_")
-        X, shape = flatten_image(X)
+        X, shape = self._checked_image(X)
         shifts = np.zeros(len(X))
         for _ in range(2):  # abundances of the aligned spectra, then shifts
-            shifts = self._smoothed(self._measure(X, self.components_, shifts), shape)
+            shifts = self._smoothed(self._measured_by_model(X, shifts), shape)
         return shifts - np.median(shifts)
 
-    # The shifts are measured over the whole image, then smoothed.
+    # The shifts are measured over the whole image, then smoothed: the
+    # HyperSpy layer gives this estimator the image, not spectra one by one.
     _per_spectrum_abundances = False
 
     def abundances_and_scale(self, X):
         """Abundances (sum to one) and intensity scale of the spectra of ``X``
         aligned with their measured shifts (see :meth:`shifts`)."""
-        from ..validation import as_2d_array, check_finite, check_n_features
+        return self.aligned_abundances(X)[:2]
 
+    def aligned_abundances(self, X):
+        """Abundances, intensity scales and shifts of the spectra of ``X``.
+
+        Three passes over the data: two measure the shifts (the map smoothed
+        over the image in between, in memory: one value per pixel), one
+        unmixes the spectra aligned with them. A dask array is processed
+        chunk by chunk, on the workers of a ``dask.distributed`` cluster when
+        one is dask's scheduler (the model travels as weights).
+
+        Parameters
+        ----------
+        X : array-like or dask array, (n_samples, n_features) or (rows,
+            columns, n_features)
+            An image has its shift map smoothed (``smooth``).
+
+        Returns
+        -------
+        abundances : ndarray, shape (n_samples, n_components)
+        scale : ndarray, shape (n_samples,)
+        shifts : ndarray, shape (n_samples,)
+            In channels, relative to the median (see :meth:`shifts`).
+        """
+        shifts = self.shifts(X)
+        X, _ = self._checked_image(X)
+        if not is_dask_array(X):
+            return (*super().abundances_and_scale(_aligned(X, -shifts)), shifts)
+        parts = compute_in_memory(
+            map_model_blocks(
+                self,
+                X,
+                "_aligned_abundance_block",
+                chunks=(X.chunks[0], (self.components_.shape[0] + 1,)),
+                dtype=np.float64,
+                rows=(shifts,),
+            )
+        )
+        return parts[:, :-1].copy(), parts[:, -1].copy(), shifts
+
+    def _checked_image(self, X):
+        """Spectra of ``X`` (fitted channels, finite for numpy input) and
+        the image shape, or None for flat input."""
         X, shape = flatten_image(X)
         X = as_2d_array(X, type(self).__name__)
         check_n_features(self, X.shape[1])
-        check_finite(X)
-        shifts = self.shifts(X if shape is None else X.reshape(shape + (-1,)))
-        return super().abundances_and_scale(_aligned(X, -shifts))
+        if not is_dask_array(X):
+            check_finite(X)
+        return X, shape
+
+    def _measured_by_model(self, X, start):
+        """Shifts of ``X`` from the fitted endmembers, starting at ``start``;
+        a dask array chunk by chunk (checked for NaN/inf on the way)."""
+        if not is_dask_array(X):
+            return self._measure(X, self.components_, start)
+        return compute_in_memory(
+            map_model_blocks(
+                self,
+                X,
+                "_shift_block",
+                chunks=(X.rechunk({1: -1}).chunks[0],),
+                dtype=np.float64,
+                rows=(start,),
+            )
+        )
+
+    def _shift_block(self, block, start):
+        """Shifts of a block of spectra (see :meth:`_measured_by_model`)."""
+        check_finite(block)
+        return self._measure(block, self.components_, start)
+
+    def _aligned_abundance_block(self, block, shifts):
+        """Abundances and scales of a block aligned with its shifts, as
+        columns ``(abundances..., scale)``."""
+        A, scale = super().abundances_and_scale(_aligned(block, -shifts))
+        return np.concatenate([A, scale[:, None]], axis=1)
 
     def _abundances(self, stream):
         return stream.map_blocks(lambda block: fcls(block, self.components_))

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted
 
-from ..distributed import map_model_blocks
+from ..distributed import compute_in_memory, map_model_blocks
 from ..models.vae import DEFAULT_HIDDEN, SpectrumVAE
 from ..models.variational import estimate_noise_variance
 from ..spectrum_image import as_spectra, check_energy_axis
@@ -293,7 +293,11 @@ X : array-like, dask array or HyperSpy signal
             In memory even for dask input (they are small).
         """
         X = self._check_input(X, "VAE.posterior")
-        return self._posterior_stream(RowStream(X, scale=self.scale_))
+        if not is_dask_array(X):
+            return self._posterior_stream(RowStream(X, scale=self.scale_))
+        # A lazy signal: its NaN/inf checked, chunk by chunk, with the rest.
+        cols = self.summarize(X)
+        return cols["mean"], cols["sd"]
 
     def transform(self, X, return_std=False):
         """Latent means ``(n_spectra, latent_dim)`` (and sds if ``return_std``)."""
@@ -379,11 +383,17 @@ X : array-like, dask array or HyperSpy signal
         k = int(self.latent_dim)
         if is_dask_array(X):
             X = X.rechunk({1: -1})
-            cols = X.map_blocks(
-                self._summary_block,
-                dtype=np.float64,
-                chunks=(X.chunks[0], (2 * k + 4,)),
-            ).compute(scheduler="synchronous")
+            # Chunk by chunk on the workers when a dask.distributed cluster
+            # is the scheduler (the model travels as weights).
+            cols = compute_in_memory(
+                map_model_blocks(
+                    self,
+                    X,
+                    "_summary_block",
+                    chunks=(X.chunks[0], (2 * k + 4,)),
+                    dtype=np.float64,
+                )
+            )
             n_bad = cols[:, -1]
             if n_bad.any():
                 summary = SpectraSummary(

@@ -21,7 +21,9 @@ import numpy as np
 
 from ..model_files import ModelFileError, load_model, model_to_bytes
 from ..spectrum_image import energy_axes_match
+from ..validation import NonFiniteDataError, pixel_namer
 from .adapters import energy_axis_dict
+from .compat import navigation_shape_in_array
 
 __all__ = ["apply_model", "install_save_hook", "signal_energy_axis"]
 
@@ -142,7 +144,12 @@ def apply_model(signal, model, energy_axis="strict", **kwargs):
     on_axis = model.denoiser if entry.kind == "classifier" else model
     work = _on_model_axis(signal, on_axis, energy_axis)
     if entry.kind == "unmixing":
-        _apply_unmixing(signal, work, model)
+        try:
+            _apply_unmixing(signal, work, model)
+        except NonFiniteDataError as err:
+            # The rows of the signal's spectra, named as its pixels.
+            where = pixel_namer(navigation_shape_in_array(signal))
+            raise NonFiniteDataError(err.summary, where, err.unit) from None
         return None
     if entry.kind == "classifier":
         return model.predict(work)
@@ -155,8 +162,13 @@ def _apply_unmixing(signal, work, model):
 
     from .compat import unfolded_spectra
 
-    X = unfolded_spectra(work)
-    loadings = _unmixing_loadings(model, X)
+    shifts = None
+    if hasattr(model, "aligned_abundances"):
+        # Drift-aware: it smooths the shift map over the image, and the
+        # shifts are a result (``learning_results.energy_shift``).
+        loadings, _, shifts = model.aligned_abundances(_image_if_any(work))
+    else:
+        loadings = _unmixing_loadings(model, unfolded_spectra(work))
     target = LearningResults()
     target.factors = _factors_on_signal_axis(signal, work, model)
     target.loadings = loadings
@@ -167,6 +179,37 @@ def _apply_unmixing(signal, work, model):
     target.mean = None
     # Only now, with everything computed: a failure above changes nothing.
     signal.learning_results.__dict__.update(target.__dict__)
+    keep_energy_shift(signal, shifts)
+
+
+def keep_energy_shift(signal, shift):
+    """``s.learning_results.energy_shift``: the per-pixel energy shift map
+    ``shift`` (channels) of a drift-aware unmixing, in the energy axis'
+    units, on the calibrated navigation grid (a ``Signal2D``); removed when
+    ``shift`` is None (another algorithm)."""
+    from .adapters import _navigation_maps
+
+    nav = navigation_shape_in_array(signal)
+    if shift is None or np.size(shift) != int(np.prod(nav)):
+        signal.learning_results.__dict__.pop("energy_shift", None)
+        return
+    axis = signal.axes_manager.signal_axes[0]
+    units = axis.units if isinstance(axis.units, str) else ""
+    signal.learning_results.energy_shift = _navigation_maps(
+        signal,
+        np.asarray(shift) * float(axis.scale),
+        f"energy shift ({units})" if units else "energy shift",
+    )
+
+
+def _image_if_any(signal):
+    """The spectra as an image ``(rows, columns, channels)`` when the
+    navigation space is one or two dimensional, else ``(n, channels)``."""
+    from .compat import spectrum_image_array, unfolded_spectra
+
+    if signal.axes_manager.navigation_dimension > 2:
+        return unfolded_spectra(signal)
+    return spectrum_image_array(signal)
 
 
 def _factors_on_signal_axis(signal, work, model):
@@ -189,12 +232,11 @@ def _factors_on_signal_axis(signal, work, model):
 def _unmixing_loadings(model, X):
     """Abundances of every spectrum. Lazy data are mapped over the dask
     chunks (the model travels as weights: it runs on a ``dask.distributed``
-    cluster when one is the active scheduler), unless the model looks across
-    pixels when it applies itself (drift-aware): then they stream here."""
+    cluster when one is the active scheduler)."""
     from ..distributed import map_model_blocks
     from ..streaming import is_dask_array
 
-    if not is_dask_array(X) or not model._per_spectrum_abundances:
+    if not is_dask_array(X):
         return model.transform(X)
     X = X.rechunk({1: -1})
     R = int(model.components_.shape[0])

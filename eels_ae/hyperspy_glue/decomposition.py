@@ -27,7 +27,7 @@ from sklearn.base import clone
 from .. import registry
 from ..estimators import UnmixingEstimator
 from ..validation import NonFiniteDataError, pixel_namer, warn
-from .apply import signal_energy_axis
+from .apply import keep_energy_shift, signal_energy_axis
 from .background import signal_without_background, warn_far_extrapolation
 from .compat import (
     copy_with_new_data,
@@ -234,7 +234,7 @@ def _wrap(original, lazy):
             # The axis trained on travels with the model (model files, apply).
             estimator.energy_axis_ = signal_energy_axis(self)
             _keep_intensity_scale(work, estimator)
-            _keep_energy_shift(work, estimator)
+            keep_energy_shift(work, getattr(estimator, "channel_shift_", None))
             _keep_endmember_variability(work, estimator)
             _keep_background(work, background, background_range)
             if work is not self:
@@ -272,27 +272,6 @@ def _keep_intensity_scale(signal, estimator):
         signal.learning_results.intensity_scale = np.asarray(scale).reshape(nav)
     else:
         signal.learning_results.__dict__.pop("intensity_scale", None)
-
-
-def _keep_energy_shift(signal, estimator):
-    """``s.learning_results.energy_shift``: the per-pixel energy shift map of
-    a drift-aware unmixing, in the energy axis' units, on the calibrated
-    navigation grid (a ``Signal2D``), when there is one."""
-    from .adapters import _navigation_maps
-
-    shift = getattr(estimator, "channel_shift_", None)
-    nav = navigation_shape_in_array(signal)
-    if shift is None or np.size(shift) != int(np.prod(nav)):
-        signal.learning_results.__dict__.pop("energy_shift", None)
-        return
-    axis = signal.axes_manager.signal_axes[0]
-    units = axis.units if isinstance(axis.units, str) else ""
-    out = _navigation_maps(
-        signal,
-        np.asarray(shift) * float(axis.scale),
-        f"energy shift ({units})" if units else "energy shift",
-    )
-    signal.learning_results.energy_shift = out
 
 
 def _keep_endmember_variability(signal, estimator):
