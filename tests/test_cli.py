@@ -238,3 +238,21 @@ def test_apply_on_a_two_worker_cluster_equals_one_process(nfindr_model, tmp_path
         np.testing.assert_array_equal(a, b)
     rows = list(csv.DictReader(open(two / "summary.csv")))
     assert sorted(Path(r["file"]).name for r in rows) == ["x1.dm3", "x2.dm3", "x3.dm3"]
+
+
+def test_a_drift_aware_model_writes_the_shift_map_of_each_scan(tmp_path, capsys):
+    from eels_ae.cli import main
+
+    model = tmp_path / "drift.safetensors"
+    args = ["train", DM3, "-a", "drift_aware", "-n", "2", "-p", "n_iter=2"]
+    assert main([str(a) for a in [*args, "-o", model, "-q"]]) == 0
+    out = tmp_path / "out"
+    assert main([str(a) for a in ["apply", model, DM3, "-o", out, "--lazy", "-q"]]) == 0
+    shift = hs.load(out / "DMReader_SpectrumImage_SI-EELS_energy_shift.hspy")
+    s = hs.load(DM3)
+    s.apply_model(eels_ae.load_model(model))
+    expected = s.learning_results.energy_shift
+    assert shift.axes_manager.navigation_shape == ()
+    assert shift.data.shape == expected.data.shape == (49, 6)
+    np.testing.assert_allclose(shift.data, expected.data, atol=1e-6)
+    assert "eV" in shift.metadata.General.title

@@ -62,7 +62,12 @@ def result_signals(kind, signal, result, stem):
         maps.metadata.General.title = f"{stem}: abundances"
         factors = signal.get_decomposition_factors()
         factors.metadata.General.title = f"{stem}: endmembers"
-        return {f"{stem}_abundances": maps, f"{stem}_endmembers": factors}
+        out = {f"{stem}_abundances": maps, f"{stem}_endmembers": factors}
+        shift = getattr(signal.learning_results, "energy_shift", None)
+        if shift is not None:  # a drift-aware model measured this scan's drift
+            shift.metadata.General.title = f"{stem}: {shift.metadata.General.title}"
+            out[f"{stem}_energy_shift"] = shift
+        return out
     if kind == "denoising":
         return {f"{stem}_denoised": result}
     if kind == "representation":
