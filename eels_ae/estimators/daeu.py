@@ -35,7 +35,13 @@ class DAEU(AutoencoderUnmixing):
     n_components : int
         Number of endmembers (``output_dimension`` in ``s.decomposition``).
     init : {"vca", "nfindr", "random"}, default "vca"
-        Decoder initialisation (VCA or N-FINDR endmembers, or random).
+        Decoder initialisation (VCA or N-FINDR endmembers, or random). Over
+        the 20-series synthetic protocol the N-FINDR start gave the same
+        mean endmember error and a steadier one (M/L set: 2.35 vs 2.33
+        degrees, worst run 3.2 vs 5.2, abundance NMSE 0.23 vs 0.29; K set:
+        2.0 vs 2.2 degrees, NMSE 0.031 vs 0.042): try ``"nfindr"`` when VCA
+        picks a poor pixel. The default stays VCA, on which every DAEU
+        figure of the benchmarks and guides was measured.
         With ``"random"`` a batch holds at most a quarter of the spectra
         (four steps per epoch or more): from a random start one step per
         epoch left the endmembers 35-38 degrees from the truth on a 32 x 32
