@@ -6,6 +6,7 @@ import datetime
 import json
 import os
 import platform
+import time
 from importlib.metadata import version
 from pathlib import Path
 
@@ -95,3 +96,13 @@ def machine_section(info, other="torch process"):
         "",
         machine_markdown(info),
     ]
+
+
+def best_of(fn, repeat):
+    """Smallest wall time of ``repeat`` calls (and the last result)."""
+    times, out = [], None
+    for _ in range(repeat):
+        t = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t)
+    return min(times), out

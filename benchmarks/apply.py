@@ -22,20 +22,10 @@ from pathlib import Path
 import numpy as np
 
 
-def best_of(fn, repeat):
-    """Smallest wall time of ``repeat`` calls (and the last result)."""
-    times, out = [], None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t)
-    return min(times), out
-
-
 def main(repeat=5):
     warnings.filterwarnings("ignore")
     import hyperspy.api as hs
-    from _common import machine_info, machine_markdown, write_results
+    from _common import best_of, machine_info, machine_markdown, write_results
 
     import eels_ae
     from eels_ae.data import chequerboard_spectrum_image, lowdose_spectrum_image
