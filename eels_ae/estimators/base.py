@@ -66,10 +66,6 @@ class UnmixingEstimator(
 
     #: Rows per block when X is streamed (None: DEFAULT_BLOCK_BYTES of float32).
     _block_rows = None
-    #: The abundances of a spectrum depend on that spectrum alone, so lazy
-    #: data can be unmixed chunk by chunk (on dask workers). False for a model
-    #: that looks across pixels when it applies itself (drift-aware).
-    _per_spectrum_abundances = True
 
     # -- scikit-learn API ------------------------------------------------
     def fit(self, X, y=None, *, energy_axis=None):

@@ -211,18 +211,14 @@ class DriftAwareUnmixing(UnmixingEstimator):
         -------
         ndarray, shape (n_samples,)
         """
-        from sklearn.utils.validation import check_is_fitted
+        return self._shifts_of(*self._checked_image(X))
 
-        check_is_fitted(self, "components_")
-        X, shape = self._checked_image(X)
+    def _shifts_of(self, X, shape):
+        """:meth:`shifts` of checked spectra ``X`` of an image of ``shape``."""
         shifts = np.zeros(len(X))
         for _ in range(2):  # abundances of the aligned spectra, then shifts
             shifts = self._smoothed(self._measured_by_model(X, shifts), shape)
         return shifts - np.median(shifts)
-
-    # The shifts are measured over the whole image, then smoothed: the
-    # HyperSpy layer gives this estimator the image, not spectra one by one.
-    _per_spectrum_abundances = False
 
     def abundances_and_scale(self, X):
         """Abundances (sum to one) and intensity scale of the spectra of ``X``
@@ -251,8 +247,8 @@ class DriftAwareUnmixing(UnmixingEstimator):
         shifts : ndarray, shape (n_samples,)
             In channels, relative to the median (see :meth:`shifts`).
         """
-        shifts = self.shifts(X)
-        X, _ = self._checked_image(X)
+        X, shape = self._checked_image(X)
+        shifts = self._shifts_of(X, shape)
         if not is_dask_array(X):
             return (*super().abundances_and_scale(_aligned(X, -shifts)), shifts)
         parts = compute_in_memory(
@@ -270,6 +266,9 @@ class DriftAwareUnmixing(UnmixingEstimator):
     def _checked_image(self, X):
         """Spectra of ``X`` (fitted channels, finite for numpy input) and
         the image shape, or None for flat input."""
+        from sklearn.utils.validation import check_is_fitted
+
+        check_is_fitted(self, "components_")
         X, shape = flatten_image(X)
         X = as_2d_array(X, type(self).__name__)
         check_n_features(self, X.shape[1])
@@ -287,7 +286,7 @@ class DriftAwareUnmixing(UnmixingEstimator):
                 self,
                 X,
                 "_shift_block",
-                chunks=(X.rechunk({1: -1}).chunks[0],),
+                chunks=(X.chunks[0],),
                 dtype=np.float64,
                 rows=(start,),
             )
