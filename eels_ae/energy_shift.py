@@ -39,7 +39,9 @@ def shift_spectra(X, channels):
     return (1 - f) * lo + f * hi
 
 
-def estimate_shifts(X, model, start=None, max_shift=10.0, n_steps=4):
+def estimate_shifts(
+    X, model, start=None, max_shift=10.0, n_steps=4, return_information=False
+):
     """How far each spectrum is shifted from its model, in channels.
 
     Gauss-Newton on ``x ~ shift_spectra(m, d)``: linearised, ``x - m(d) ~
@@ -57,10 +59,16 @@ def estimate_shifts(X, model, start=None, max_shift=10.0, n_steps=4):
     max_shift : float, default 10
         Shifts are kept within +- this many channels.
     n_steps : int, default 4
+    return_information : bool, default False
+        Also return each shift's Fisher information (the Gauss-Newton
+        curvature ``sum(m'^2 w)``; about 1 / variance for counts): the weight
+        of each pixel when shifts are pooled over neighbours.
 
     Returns
     -------
-    ndarray, shape (n,)
+    shifts : ndarray, shape (n,)
+    information : ndarray, shape (n,)
+        Only with ``return_information``.
     """
     X = np.asarray(X, dtype=np.float64)
     model = np.asarray(model, dtype=np.float64)
@@ -73,4 +81,4 @@ def estimate_shifts(X, model, start=None, max_shift=10.0, n_steps=4):
         den = (dm * dm * w).sum(axis=-1)
         step = np.where(den > 0, -num / np.where(den > 0, den, 1.0), 0.0)
         d = np.clip(d + step, -max_shift, max_shift)
-    return d
+    return (d, den) if return_information else d

@@ -132,6 +132,14 @@ class SpectraSummary:
     zero_rows: np.ndarray
     #: Finite values below zero (over-subtracted backgrounds, say).
     n_negative: int = 0
+    #: Finite values that are not whole numbers.
+    n_fractional: int = 0
+
+    @property
+    def counts(self) -> bool:
+        """Whether the data look like electron counts: whole numbers >= 0
+        (what a Poisson likelihood assumes), with some non-zero."""
+        return self.n_negative == 0 and self.n_fractional == 0 and self.max_abs > 0
 
     def nonfinite_message(self, where=None, unit="spectra") -> str:
         """Say how many non-finite values there are, and where."""
@@ -148,14 +156,25 @@ class SpectraSummary:
 
 
 def _block_summary(block):
-    """Largest |value|, non-finite count per row, all-zero rows and the number
-    of negative values: one block."""
+    """Largest |value|, non-finite count per row, all-zero rows, the number
+    of negative values and of fractional ones: one block."""
     finite = np.isfinite(block)
     bad = block.shape[1] - finite.sum(axis=1)
     if bad.any():
         block = np.where(finite, block, 0)
     max_abs = max(float(block.max()), -float(block.min())) if block.size else 0.0
-    return max_abs, bad, ~block.any(axis=1), int(np.count_nonzero(block < 0))
+    fractional = (
+        0
+        if np.issubdtype(block.dtype, np.integer)
+        else int(np.count_nonzero(block != np.round(block)))
+    )
+    return (
+        max_abs,
+        bad,
+        ~block.any(axis=1),
+        int(np.count_nonzero(block < 0)),
+        fractional,
+    )
 
 
 def summarize_spectra(X, block_rows=None) -> SpectraSummary:
@@ -182,6 +201,7 @@ def summarize_spectra(X, block_rows=None) -> SpectraSummary:
         nonfinite_rows=bad_rows > 0,
         zero_rows=zero_rows.astype(bool) & ~(bad_rows > 0),
         n_negative=sum(p[3] for p in parts),
+        n_fractional=sum(p[4] for p in parts),
     )
 
 

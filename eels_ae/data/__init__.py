@@ -2,6 +2,7 @@
 
 from eels_ae.data.lowdose import LowDoseSI, lowdose_spectrum_image
 from eels_ae.data.motifs import MotifImage, motif_maps
+from eels_ae.data.scenes import oxide_endmembers, oxide_scene
 from eels_ae.data.synthetic import (
     EndmemberSet,
     SyntheticSI,
@@ -9,6 +10,7 @@ from eels_ae.data.synthetic import (
     chequerboard_spectrum_image,
     endmembers_k,
     endmembers_ml,
+    mixed_spectrum_image,
 )
 from eels_ae.data.variation import VariationSI, edge_variation_spectrum_image
 
@@ -24,5 +26,8 @@ __all__ = [
     "endmembers_k",
     "endmembers_ml",
     "lowdose_spectrum_image",
+    "mixed_spectrum_image",
     "motif_maps",
+    "oxide_endmembers",
+    "oxide_scene",
 ]

@@ -40,6 +40,7 @@ __all__ = [
     "chequerboard_spectrum_image",
     "endmembers_k",
     "endmembers_ml",
+    "mixed_spectrum_image",
 ]
 
 # Tabulated onset energies (eV), from the usual EELS edge tables.
@@ -596,18 +597,72 @@ def chequerboard_spectrum_image(
         )
     if dose is not None and not dose > 0:
         raise ValueError(f"dose must be positive or None; got {dose}.")
+    rng = np.random.default_rng(random_state)
+    abund = chequerboard_abundances(
+        es.n_components, shape=shape, block=block, k=k, random_state=rng
+    )
+    if no_pure_component is not None:
+        abund = _cap_abundance(abund, int(no_pure_component), float(max_abundance))
+    return mixed_spectrum_image(
+        es,
+        abund,
+        dose,
+        rng,
+        shift=shift,
+        broadening=broadening,
+        amplitude=amplitude,
+        title=f"Synthetic chequerboard SI ({label}, "
+        + ("noise-free" if dose is None else f"dose {dose:g}")
+        + ")",
+        label=label,
+    )
+
+
+def mixed_spectrum_image(
+    es,
+    abundances,
+    dose,
+    random_state=None,
+    *,
+    shift=None,
+    broadening=None,
+    amplitude=None,
+    title="Synthetic SI",
+    label="custom",
+):
+    """A spectrum image mixed linearly from endmembers and abundance maps,
+    then varied per pixel and drawn with Poisson noise.
+
+    Parameters
+    ----------
+    es : EndmemberSet
+    abundances : ndarray, shape (R, height, width)
+        Non-negative, summing to one at every pixel.
+    dose : float or None
+        Mean total counts of one spectrum before noise (``None``: no noise).
+    random_state : None, int or numpy.random.Generator
+        Seeds the noise.
+    shift, broadening, amplitude : float or ndarray, optional
+        As :func:`chequerboard_spectrum_image` (``shift`` in eV).
+    title : str
+        Title of the noisy signal (" clean" is appended for the clean one).
+    label : str
+        Name of the endmember set in the titles of the truth signals.
+
+    Returns
+    -------
+    SyntheticSI
+    """
+    if dose is not None and not dose > 0:
+        raise ValueError(f"dose must be positive or None; got {dose}.")
     # Local import: exspy pulls in HyperSpy, which the rest of this module
     # does not need.
     import hyperspy.api as hs
     from exspy.signals import EELSSpectrum
 
     rng = np.random.default_rng(random_state)
-    abund = chequerboard_abundances(
-        es.n_components, shape=shape, block=block, k=k, random_state=rng
-    )
+    abund = np.asarray(abundances, dtype=float)
     h, w = abund.shape[1:]
-    if no_pure_component is not None:
-        abund = _cap_abundance(abund, int(no_pure_component), float(max_abundance))
     spectra = es.spectra
     if dose is not None:
         # Scale the endmembers (not the mixture) so that clean = A^T M holds
@@ -630,7 +685,6 @@ def chequerboard_spectrum_image(
         clean = clean * amp_map[..., None]
     noisy = clean if dose is None else rng.poisson(clean).astype(float)
 
-    dose_txt = "noise-free" if dose is None else f"dose {dose:g}"
     axes = [*_pixel_axes((h, w)), _energy_axis_dict(es)]
 
     def make(data, title):
@@ -641,9 +695,8 @@ def chequerboard_spectrum_image(
         )
         return s
 
-    base = f"Synthetic chequerboard SI ({label}, {dose_txt})"
-    signal = make(noisy, base)
-    clean_s = make(clean, base + " clean")
+    signal = make(noisy, title)
+    clean_s = make(clean, title + " clean")
     endm = EELSSpectrum(
         spectra.copy(), axes=[_component_axis(es.n_components), _energy_axis_dict(es)]
     )

@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from ..endmembers import fcls, scaled_abundances, signal_subspace_endmembers
+from ..models.unmixing import OBJECTIVES
 from ..streaming import RowStream, flatten_image
 from ..validation import (
     Either,
@@ -20,6 +21,7 @@ from .neural import NeuralEstimator, TrainingData
 
 __all__ = [
     "AUTOENCODER_PARAMS_DOC",
+    "LOSS_DOC",
     "autoencoder_doc",
     "autoencoder_params",
     "AutoencoderUnmixing",
@@ -46,15 +48,30 @@ AUTOENCODER_PARAMS_DOC = """\
     decoder_lr_factor : float or None, default None
         Learning rate of the decoder (endmembers) relative to the encoder's.
         None: 0.1 after a geometric start (refine a good start), 1.0 with
-        ``init="random"``.
+        ``init="random"``, and for DAEU, MTAEU and CNNAEU also 1.0 when the
+        start is noisy (the Poisson loss on spectra of a few counts per
+        channel, where a pure pixel is mostly noise).
 """
 
+
+#: The ``loss`` parameter of the unmixing autoencoders (numpydoc).
+LOSS_DOC = """\
+    loss : {"auto", "poisson", "original"}, default "auto"
+        What training minimises. ``"poisson"``: the Poisson deviance of the
+        counts with a free intensity per spectrum
+        (:func:`eels_ae.models.unmixing.poisson_deviance`), which weighs each
+        channel by its counts; ``"original"``: the published loss of the
+        network (spectral angle for DAEU, MTAEU and CNNAEU, squared error for
+        uDAS, Gaussian for VAEU). ``"auto"``: ``"poisson"`` for counts (whole
+        numbers >= 0, as recorded), ``"original"`` otherwise (e.g. after a
+        background subtraction). The choice is kept in ``loss_``.
+"""
 
 #: Fitted attributes every unmixing autoencoder has beside ``components_``
 #: and ``model_`` (numpydoc).
 FITTED_DOC = """\
     device_, loss_curve_, n_epochs_, best_loss_, init_losses_, scale_,
-    n_features_in_
+    loss_, start_misfit_, misfit_, n_features_in_
         As :class:`DAEU`.
 """
 
@@ -72,6 +89,7 @@ def autoencoder_doc(doc):
 
     for key, text in (
         ("{AUTOENCODER_PARAMS_DOC}", AUTOENCODER_PARAMS_DOC),
+        ("{LOSS_DOC}", LOSS_DOC),
         ("{INTENSITY_DOC}", INTENSITY_DOC),
         ("{TRAINING_PARAMS_DOC}", TRAINING_PARAMS_DOC),
         ("{FITTED_DOC}", FITTED_DOC),
@@ -81,19 +99,26 @@ def autoencoder_doc(doc):
     return doc
 
 
-def autoencoder_params(warmup_epochs, intensity="fixed", init="nfindr", **own):
+def autoencoder_params(
+    warmup_epochs, intensity="fixed", init="nfindr", loss="auto", **own
+):
     """``_model_params`` of an unmixing autoencoder: the shared parameters
-    (in one order) around its own."""
-    return {
+    (in one order) around its own (``loss=None``: the network has no choice
+    of loss)."""
+    params = {
         "n_components": None,
         "init": init,
         "n_init": 1,
         "warmup_epochs": warmup_epochs,
         "decoder_lr_factor": None,
         **own,
+        "loss": loss,
         "max_init_samples": 50000,
         "intensity": intensity,
     }
+    if loss is None:
+        del params["loss"]
+    return params
 
 
 class AutoencoderUnmixing(NeuralEstimator, UnmixingEstimator):
@@ -107,6 +132,7 @@ class AutoencoderUnmixing(NeuralEstimator, UnmixingEstimator):
 
     #: Constraints of the parameters the unmixing autoencoders share.
     _shared_constraints = {
+        "loss": Options(("auto", *OBJECTIVES)),
         "init": Options(("vca", "nfindr", "random")),
         "n_init": Interval("int", 1),
         "warmup_epochs": Interval("int", 0),
@@ -150,7 +176,21 @@ X : array-like or dask array, shape (n_samples, n_features)
             )
         self.n_features_in_ = summary.n_features
         self.scale_ = summary.max_abs
+        self.loss_ = self._objective(summary)
         return X, summary
+
+    def _objective(self, summary):
+        """The training loss ``loss`` asks for on data of ``summary``."""
+        loss = getattr(self, "loss", "original")
+        if loss == "auto":
+            return "poisson" if summary.counts else "original"
+        if loss == "poisson" and summary.n_negative:
+            raise ValueError(
+                f"loss='poisson' needs counts >= 0, but the data hold "
+                f"{summary.n_negative} negative value(s) (a subtracted "
+                "background?). Unmix the raw counts, or use loss='original'."
+            )
+        return loss
 
     def _n_restarts(self):
         return int(self.n_init)
@@ -166,10 +206,14 @@ X : array-like or dask array, shape (n_samples, n_features)
         net = self._network(data.extra["summary"].n_features)
         factor = self.decoder_lr_factor
         if factor is None:
-            factor = self._start_decoder_lr_factor if self.init != "random" else 1.0
+            factor = self._default_decoder_lr_factor(data)
         net.decoder_lr_factor = float(factor)
+        net.objective = self.loss_
         if self.init != "random":
-            net.set_endmembers(self._geometric_start(data, rng))
+            start = self._geometric_start(data, rng)
+            net.set_endmembers(start)
+            # Kept for the check that training improved on it (``_finish``).
+            self._starts = {**getattr(self, "_starts", {}), id(net): start}
         return net
 
     def _network(self, n_features):  # pragma: no cover - abstract
@@ -192,6 +236,47 @@ X : array-like or dask array, shape (n_samples, n_features)
         factor = self._intensity_factor(self._calibration_stream(data))
         self.components_ = endmembers * self.scale_ * factor
         self.components_ *= self._mean_total(data)
+        start = getattr(self, "_starts", {}).get(id(self.model_))
+        self._starts = {}
+        if start is not None:
+            self._check_against_start(data, start)
+
+    def _check_against_start(self, data, start, n=4096, margin=0.01):
+        """Warn when training ended with a worse fit to the data than the
+        geometric start it came from (the objective of training, each
+        spectrum fitted with its own intensity by non-negative least
+        squares): the network did not earn its cost, and nothing else would
+        say so."""
+        _, rows = data.extra["spectra"].sample_rows(n, np.random.default_rng(1))
+        rows = rows[rows.sum(axis=1) > 0].astype(np.float64)
+        if not len(rows):
+            return
+
+        def misfit(M):
+            shares, scale = scaled_abundances(rows, M)
+            model = scale[:, None] * (shares @ M)
+            if self.loss_ == "poisson":
+                return _poisson_deviance(rows, model)
+            return float(((rows - model) ** 2).sum() / (rows**2).sum())
+
+        before = misfit(np.asarray(start, dtype=np.float64))
+        after = misfit(self.components_ / self.scale_)
+        self.start_misfit_, self.misfit_ = before, after
+        if after > before * (1 + margin) + 1e-12:
+            name = type(self).__name__
+            what = (
+                "Poisson deviance per count"
+                if self.loss_ == "poisson"
+                else ("relative squared error")
+            )
+            warn(
+                f"{name} ended with a worse fit to the data than its "
+                f"{self.init!r} start ({what} {after:.4g} against {before:.4g}): "
+                "training moved the endmembers away from a better solution "
+                "(a collapsed component?). Compare with the start's own result "
+                f"(algorithm={self.init!r}), or try n_init=3 or another "
+                "random_state."
+            )
 
     def _mean_total(self, data, n=4096):
         """Mean total of the non-negative least-squares fits of a sample of
@@ -215,6 +300,29 @@ X : array-like or dask array, shape (n_samples, n_features)
     #: Decoder learning-rate factor after a geometric start
     #: (``decoder_lr_factor=None``).
     _start_decoder_lr_factor = 0.1
+
+    #: Counts per channel (mean over the spectra) below which a geometric
+    #: start is taken as noisy and the decoder learns at the encoder's rate
+    #: (None: never). Measured with the Poisson loss on the low-dose oxide
+    #: scenes (:func:`eels_ae.data.oxide_scene`, TiMnFe layers, tuned;
+    #: CrCoNi grains, checked): at 0.6 counts per channel, DAEU 10.7 ->
+    #: 8.1 and 14.2 -> 8.5 degrees, MTAEU 9.9 -> 5.0 on the second; at 3
+    #: counts per channel MTAEU 2.7 -> 1.3 but DAEU 4.5 -> 5.2; at 50 (the
+    #: chequerboard M/L set) DAEU 2.1 -> 2.9.
+    _noisy_start_counts = None
+
+    def _default_decoder_lr_factor(self, data):
+        """``decoder_lr_factor=None``: slow after a geometric start (refine a
+        good start), as fast as the encoder after a random one or a noisy
+        one (few counts per channel: a pure pixel is mostly noise)."""
+        if self.init == "random":
+            return 1.0
+        if self._noisy_start_counts is not None and self.loss_ == "poisson":
+            _, rows = data.extra["spectra"].sample_rows(4096, np.random.default_rng(0))
+            per_channel = float(np.mean(rows)) * self.scale_
+            if per_channel < self._noisy_start_counts:
+                return 1.0
+        return self._start_decoder_lr_factor
 
     #: Pick the geometric start among spectra divided by their totals (robust to
     #: thickness changes, see :func:`eels_ae.endmembers.signal_subspace_endmembers`).
@@ -314,3 +422,12 @@ def _as_cube(X, navigation_shape, name):
             f"but X has {X.shape[0]} spectra."
         )
     return X.reshape(rows, cols, X.shape[1])
+
+
+def _poisson_deviance(x, model, eps=1e-12):
+    """:func:`eels_ae.models.unmixing.poisson_deviance` of numpy arrays."""
+    p = np.clip(model, eps, None)
+    p = p / p.sum(axis=1, keepdims=True)
+    q = x / np.clip(x.sum(axis=1, keepdims=True), eps, None)
+    safe = np.where(x > 0, q, 1.0)
+    return float((x * np.log(safe / p)).sum() / max(x.sum(), eps))

@@ -47,7 +47,7 @@ class CNNAEU(SpatialAutoencoderUnmixing):
         Filters of the first (3 x 3) convolution.
     dropout : float, default 0.2
         Spatial dropout (whole maps) in the encoder.
-{AUTOENCODER_PARAMS_DOC}{INTENSITY_DOC}{TRAINING_PARAMS_DOC}\
+{AUTOENCODER_PARAMS_DOC}{LOSS_DOC}{INTENSITY_DOC}{TRAINING_PARAMS_DOC}\
     max_init_samples : int, default 50000
         Spectra drawn for the VCA initialisation.
 
@@ -91,6 +91,7 @@ class CNNAEU(SpatialAutoencoderUnmixing):
         "dropout": Interval("real", 0, 1, closed="left"),
     }
     _progress_label = "CNNAEU"
+    _noisy_start_counts = 5.0
     _sample_unit = "patches"
 
     def _check_parameters(self):

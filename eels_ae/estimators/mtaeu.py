@@ -34,7 +34,7 @@ class MTAEU(SpatialAutoencoderUnmixing):
     neighbourhood : int, default 3
         Odd width of the square neighbourhood (3: 9 spectra per sample).
         At the image border the edge pixels are repeated.
-{AUTOENCODER_PARAMS_DOC}    hidden_factor : int, default 9
+{AUTOENCODER_PARAMS_DOC}{LOSS_DOC}    hidden_factor : int, default 9
         Width of the shared hidden layer, in multiples of ``n_components``.
     noise : float, default 0.05
         Gaussian noise added to the (max-scaled) input while training.
@@ -70,6 +70,7 @@ class MTAEU(SpatialAutoencoderUnmixing):
         "dropout": Interval("real", 0, 1, closed="left"),
     }
     _progress_label = "MTAEU"
+    _noisy_start_counts = 5.0
 
     def _check_parameters(self):
         super()._check_parameters()

@@ -36,7 +36,7 @@ class UDAS(AutoencoderUnmixing):
     ----------
     n_components : int
         Number of endmembers (``output_dimension`` in ``s.decomposition``).
-{AUTOENCODER_PARAMS_DOC}\
+{AUTOENCODER_PARAMS_DOC}{LOSS_DOC}\
         uDAS: None means 0.02 after a geometric start (with 0.1 the
         mean-squared-error training moved the endmembers away from the
         truth on the synthetic sets: SAD 2.4-3.1 degrees from a 2.1 start).

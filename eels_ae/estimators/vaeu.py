@@ -86,11 +86,17 @@ class VAEU(AutoencoderUnmixing):
         variability=0.2,
         poisson=False,
         abundances="fcls",
+        # Its own likelihood (``poisson``), measured on the variability sets.
+        loss=None,
     )
     _training_defaults = {"max_epochs": 60, "batch_size": 256, "learning_rate": 3e-3}
     _positional = ("n_components",)
     _constraints = {
-        **AutoencoderUnmixing._shared_constraints,
+        **{
+            k: v
+            for k, v in AutoencoderUnmixing._shared_constraints.items()
+            if k != "loss"
+        },
         "latent_dim": Interval("int", 1),
         "hidden": Interval("int", 2),
         "variability": Interval("real", 0, closed="neither"),

@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .unmixing import LinearMixingNet, spectral_angle
+from .unmixing import LinearMixingNet, spectral_angle_loss
 
 __all__ = ["CNNAEUNet"]
 
@@ -91,4 +91,4 @@ class CNNAEUNet(LinearMixingNet):
     def loss(self, patches):
         """Mean spectral angle of the reconstructed pixels."""
         a = self.smoothed(self.abundance_maps(patches)).permute(0, 2, 3, 1)
-        return spectral_angle(patches, self.decoder(a)).mean()
+        return self.reconstruction_loss(patches, self.decoder(a), spectral_angle_loss)

@@ -74,7 +74,7 @@ class DAEUNet(LinearMixingNet):
         """Training loss of a batch of (scaled) spectra: the mean spectral angle
         between them and their reconstructions."""
         x_hat, _ = self(x)
-        return spectral_angle_loss(x, x_hat)
+        return self.reconstruction_loss(x, x_hat, spectral_angle_loss)
 
     def pairs(self, x):
         """Spectra and their abundances (for the intensity calibration)."""

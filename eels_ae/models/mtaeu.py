@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .unmixing import LinearMixingNet, spectral_angle
+from .unmixing import LinearMixingNet, spectral_angle_loss
 
 __all__ = ["MTAEUNet"]
 
@@ -107,4 +107,4 @@ class MTAEUNet(LinearMixingNet):
     def loss(self, x):
         """Mean spectral angle of the reconstructions of all K spectra."""
         x_hat = self.decoder(self.head_abundances(x))
-        return spectral_angle(x, x_hat).mean()
+        return self.reconstruction_loss(x, x_hat, spectral_angle_loss)

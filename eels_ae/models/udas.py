@@ -71,9 +71,9 @@ class UDASNet(LinearMixingNet):
             keep = torch.rand_like(x) >= self.corruption
             noisy = x * keep / (1.0 - self.corruption)
         x_hat, _ = self(noisy)
-        mse = ((x_hat - x) ** 2).sum(dim=1).mean()
+        data = self.reconstruction_loss(x, x_hat, _sum_squares)
         l21 = self.encoder.weight.norm(dim=0).sum()
-        return mse + self.sparsity * l21
+        return data + self.sparsity * l21
 
 
 def marginalised_denoiser(X, corruption, ridge=1e-6):
@@ -105,3 +105,8 @@ def marginalised_denoiser(X, corruption, ridge=1e-6):
     Q[np.diag_indices_from(Q)] += ridge * max(np.trace(Q) / len(Q), 1e-300)
     # D Q = P  ->  D = P Q^-1 = (Q^-T P^T)^T, Q symmetric.
     return np.linalg.solve(Q, P.T).T
+
+
+def _sum_squares(x, x_hat):
+    """Squared error summed over channels, averaged over spectra (uDAS's loss)."""
+    return ((x_hat - x) ** 2).sum(dim=1).mean()

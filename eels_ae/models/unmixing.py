@@ -8,7 +8,9 @@ from torch import nn
 
 __all__ = [
     "LinearMixingNet",
+    "OBJECTIVES",
     "normalised_abundances",
+    "poisson_deviance",
     "spectral_angle",
     "spectral_angle_loss",
 ]
@@ -29,8 +31,20 @@ class LinearMixingNet(nn.Module):
     #: Learning rate of the decoder relative to the rest of the network.
     decoder_lr_factor = 1.0
 
+    #: What the reconstruction is scored with (one of :data:`OBJECTIVES`):
+    #: the network's own published loss, or the Poisson deviance of counts.
+    objective = "original"
+
     #: Plain attributes (not tensors) a model file keeps.
-    state_attributes = ("decoder_lr_factor",)
+    state_attributes = ("decoder_lr_factor", "objective")
+
+    def reconstruction_loss(self, x, x_hat, original):
+        """The data term of a batch: ``original(x, x_hat)`` (the network's
+        published loss, a scalar), or the Poisson deviance of the counts
+        with a free intensity per spectrum (:func:`poisson_deviance`)."""
+        if self.objective == "poisson":
+            return poisson_deviance(x, x_hat)
+        return original(x, x_hat)
 
     def _add_decoder(self, n_channels, n_components):
         self.n_components = int(n_components)
@@ -94,3 +108,29 @@ def spectral_angle_loss(x, x_hat, eps=1e-7):
     the batch (not the arccos of a batch-averaged cosine).
     """
     return spectral_angle(x, x_hat, eps).mean()
+
+
+#: The reconstruction objectives of :class:`LinearMixingNet`.
+OBJECTIVES = ("original", "poisson")
+
+
+def poisson_deviance(x, x_hat, eps=1e-8):
+    """Poisson deviance of counts ``x`` against ``x_hat``, each spectrum's
+    intensity free, per count of the batch.
+
+    With ``x ~ Poisson(c * x_hat)`` and the best ``c`` of each spectrum
+    (``sum(x) / sum(x_hat)``), the negative log-likelihood is the multinomial
+    one: ``sum_b x_b log(q_b / p_b)`` with ``q = x / sum(x)`` and ``p = x_hat
+    / sum(x_hat)``, zero for a perfect fit. Unlike squared error or the
+    spectral angle it weighs each channel by its counts (a 0.5-count channel
+    is not a 500-count one), and like the spectral angle it is blind to a
+    spectrum's scale (thickness x dose), which the sum-to-one abundances
+    cannot follow. Divided by the batch's total counts, so that its size
+    does not depend on the data's units or dose.
+    """
+    p = x_hat.clamp_min(eps)
+    p = p / p.sum(dim=-1, keepdim=True)
+    total = x.sum(dim=-1, keepdim=True)
+    q = x / total.clamp_min(eps)
+    terms = torch.where(x > 0, x * (torch.log(q.clamp_min(eps)) - torch.log(p)), 0.0)
+    return terms.sum() / total.sum().clamp_min(eps)
