@@ -128,7 +128,9 @@ def poisson_deviance(x, x_hat, eps=1e-8):
     cannot follow. Divided by the batch's total counts, so that its size
     does not depend on the data's units or dose.
     """
-    p = x_hat.clamp_min(eps)
+    # ``+ eps`` rather than a clamp: a channel the model leaves at zero (a
+    # random decoder projected to >= 0) must still get a gradient.
+    p = x_hat.clamp_min(0.0) + eps
     p = p / p.sum(dim=-1, keepdim=True)
     total = x.sum(dim=-1, keepdim=True)
     q = x / total.clamp_min(eps)

