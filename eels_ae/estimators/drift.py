@@ -61,10 +61,11 @@ class DriftAwareUnmixing(UnmixingEstimator):
         counts of fewer than 5 per channel on average, N-FINDR otherwise.
         At low dose MTAEU learns the endmembers from every pixel and its
         neighbours, where a pure-pixel method takes one noisy spectrum
-        (oxide scenes at 200 counts per spectrum, 0.6 per channel: 4.2-5.3
-        degrees, against 10.8-11.1 with DAEU and 12.8-15.2 with N-FINDR;
-        ``benchmarks/hard_cases.py``); on well-exposed pixels N-FINDR is as
-        good or better and 4-6 times faster.
+        (oxide scenes at 200 counts per spectrum, 0.6 per channel: 4.1-4.5
+        degrees over the four scenes of ``benchmarks/hard_cases.py``, NMF
+        22-24; with DAEU inside 10.8-11.1 and with N-FINDR 12.8-15.2 on two
+        of them, 2 seeds); on well-exposed pixels N-FINDR is as good or
+        better and 4-6 times faster.
     n_iter : int, default 10
         Rounds of endmember refinement and shift measurement (on the
         synthetic K set with a 1.5 eV drift, shift map RMS error 0.14, 0.08
