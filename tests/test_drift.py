@@ -42,6 +42,7 @@ def test_drift_is_measured_and_the_endmembers_recover():
     scale = syn.signal.axes_manager[-1].scale
     est = eels_ae.DriftAwareUnmixing(4, random_state=0)
     A = est.fit_transform(syn.signal.data)  # an image: the shift map is smoothed
+    assert est.unmixer_ == "nfindr"  # well exposed: the pure-pixel core
     true = syn.shift.ravel()
     got = est.channel_shift_ * scale
     gauge = np.median(true)

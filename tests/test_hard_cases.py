@@ -116,6 +116,7 @@ def test_drift_field_is_pooled_into_a_precise_shift_map():
     )
     true = syn.shift.ravel() / syn.signal.axes_manager[-1].scale
     est = eels_ae.DriftAwareUnmixing(3, random_state=0).fit(syn.signal.data)
+    assert est.unmixer_ == "mtaeu"  # 3 counts per channel: a low dose
     err = est.channel_shift_ - (true - np.median(true))
     assert np.sqrt(np.mean(err**2)) < 0.35 * true.std()
 
@@ -166,3 +167,15 @@ def test_an_autoencoder_that_ends_worse_than_its_start_says_so(small_ml):
     with pytest.warns(UserWarning, match="worse fit to the data than its 'nfindr'"):
         bad = eels_ae.DAEU(3, learning_rate=0.3, decoder_lr_factor=5.0, **kw).fit(X)
     assert bad.misfit_ > 2 * bad.start_misfit_
+
+
+def test_the_loss_travels_in_the_model_file(tmp_path):
+    syn = eels_ae.data.oxide_scene(shape=(12, 12), dose=500, drift=0, random_state=2)
+    X = syn.signal.data.reshape(-1, syn.signal.data.shape[-1])
+    est = eels_ae.DAEU(3, random_state=0, show_progressbar=False, max_epochs=3)
+    est.fit(X)
+    est.save(tmp_path / "m.safetensors")
+    back = eels_ae.load_model(tmp_path / "m.safetensors")
+    assert back.loss_ == est.loss_ == "poisson"
+    assert back.model_.objective == "poisson"
+    np.testing.assert_allclose(back.transform(X), est.transform(X), atol=1e-6)
