@@ -134,6 +134,13 @@ class SpectraSummary:
     n_negative: int = 0
     #: Finite values that are not whole numbers.
     n_fractional: int = 0
+    #: Sum of the finite values.
+    total: float = 0.0
+
+    @property
+    def mean_value(self) -> float:
+        """Mean of the values (counts per channel, for counts)."""
+        return self.total / max(self.n_samples * self.n_features, 1)
 
     @property
     def counts(self) -> bool:
@@ -157,7 +164,7 @@ class SpectraSummary:
 
 def _block_summary(block):
     """Largest |value|, non-finite count per row, all-zero rows, the number
-    of negative values and of fractional ones: one block."""
+    of negative values and of fractional ones, and the sum: one block."""
     finite = np.isfinite(block)
     bad = block.shape[1] - finite.sum(axis=1)
     if bad.any():
@@ -174,6 +181,7 @@ def _block_summary(block):
         ~block.any(axis=1),
         int(np.count_nonzero(block < 0)),
         fractional,
+        float(block.sum(dtype=np.float64)),
     )
 
 
@@ -202,6 +210,7 @@ def summarize_spectra(X, block_rows=None) -> SpectraSummary:
         zero_rows=zero_rows.astype(bool) & ~(bad_rows > 0),
         n_negative=sum(p[3] for p in parts),
         n_fractional=sum(p[4] for p in parts),
+        total=sum(p[5] for p in parts),
     )
 
 

@@ -28,6 +28,7 @@ from scipy.ndimage import gaussian_filter
 
 from .synthetic import (
     _build_set,
+    _dose_text,
     _k_edge,
     _l23_edge,
     _power_law,
@@ -185,7 +186,6 @@ def oxide_scene(
     if thickness is not None:
         start, end = (float(t) for t in thickness)
         amplitude = np.broadcast_to(np.linspace(start, end, shape[0])[:, None], shape)
-    dose_txt = "noise-free" if dose is None else f"dose {dose:g}"
     return mixed_spectrum_image(
         es,
         abund,
@@ -193,6 +193,6 @@ def oxide_scene(
         rng,
         shift=shift,
         amplitude=amplitude,
-        title=f"Oxide scene ({edges}, {maps}, {dose_txt}, drift {drift:g} ch)",
+        title=f"Oxide scene ({edges}, {maps}, {_dose_text(dose)}, drift {drift:g} ch)",
         label=edges,
     )

@@ -611,11 +611,14 @@ def chequerboard_spectrum_image(
         shift=shift,
         broadening=broadening,
         amplitude=amplitude,
-        title=f"Synthetic chequerboard SI ({label}, "
-        + ("noise-free" if dose is None else f"dose {dose:g}")
-        + ")",
+        title=f"Synthetic chequerboard SI ({label}, {_dose_text(dose)})",
         label=label,
     )
+
+
+def _dose_text(dose):
+    """How a title says the dose: ``"dose 200"`` or ``"noise-free"``."""
+    return "noise-free" if dose is None else f"dose {dose:g}"
 
 
 def mixed_spectrum_image(

@@ -217,8 +217,9 @@ X : array-like or dask array, shape (n_samples, n_features)
         if self.init != "random":
             start = self._geometric_start(data, rng)
             net.set_endmembers(start)
-            # Kept for the check that training improved on it (``_finish``).
-            self._starts = {**getattr(self, "_starts", {}), id(net): start}
+            # Kept (not in the state dict) for the check that training
+            # improved on it (``_finish``).
+            net.geometric_start = start
         return net
 
     def _network(self, n_features):  # pragma: no cover - abstract
@@ -246,8 +247,7 @@ X : array-like or dask array, shape (n_samples, n_features)
         # spectrum does not see the overall scale that _mean_total sets.
         _, rows = data.extra["spectra"].sample_rows(4096, np.random.default_rng(0))
         rows = rows[np.abs(rows).sum(axis=1) > 0]
-        start = getattr(self, "_starts", {}).get(id(self.model_))
-        self._starts = {}
+        start = self.model_.__dict__.pop("geometric_start", None)
         if start is not None:
             self._check_against_start(rows[:1024], start)
         rows *= np.float32(self.scale_)
@@ -291,7 +291,7 @@ X : array-like or dask array, shape (n_samples, n_features)
             what = (
                 "Poisson deviance per count"
                 if self.loss_ == "poisson"
-                else ("relative squared error")
+                else "relative squared error"
             )
             warn(
                 f"{name} ended with a worse fit to the data than its "
@@ -340,9 +340,7 @@ X : array-like or dask array, shape (n_samples, n_features)
         if self.init == "random":
             return 1.0
         if self._noisy_start_counts is not None and self.loss_ == "poisson":
-            _, rows = data.extra["spectra"].sample_rows(1024, np.random.default_rng(0))
-            per_channel = float(np.mean(rows)) * self.scale_
-            if per_channel < self._noisy_start_counts:
+            if data.extra["summary"].mean_value < self._noisy_start_counts:
                 return 1.0
         return self._start_decoder_lr_factor
 

@@ -159,9 +159,8 @@ class DriftAwareUnmixing(UnmixingEstimator):
         keep = ~summary.zero_rows
         shifts = np.zeros(summary.n_samples)
         shape = getattr(self, "_fit_shape", None)
-        self._counts = summary.counts
-        self.unmixer_ = self._chosen_unmixer(X, summary)
-        M = self._unmixed(X, shape)
+        self.unmixer_ = self._chosen_unmixer(summary)
+        M = self._unmixed(X, shape, summary.counts)
         for _ in range(int(self.n_iter)):
             M = self._refined(_aligned(X, -shifts), M)
             shifts = self._smoothed(
@@ -171,13 +170,13 @@ class DriftAwareUnmixing(UnmixingEstimator):
         # The unmixer once more, on the aligned spectra: least squares with
         # estimated abundances biases the endmembers (errors in the
         # abundances), which is harmless for measuring shifts but not here.
-        self.components_ = self._unmixed(_aligned(X, -shifts), shape)
+        self.components_ = self._unmixed(_aligned(X, -shifts), shape, summary.counts)
         self.channel_shift_ = shifts
 
     #: Mean counts per channel below which ``unmixer="auto"`` takes MTAEU.
     _low_dose_counts = 5.0
 
-    def _chosen_unmixer(self, X, summary):
+    def _chosen_unmixer(self, summary):
         """``unmixer``, or for ``"auto"``: MTAEU on counts of fewer than
         :attr:`_low_dose_counts` per channel (where a single pure pixel is
         mostly noise), N-FINDR otherwise (faster, and as good or better where
@@ -185,18 +184,17 @@ class DriftAwareUnmixing(UnmixingEstimator):
         at 22 counts per channel)."""
         if self.unmixer != "auto":
             return self.unmixer
-        if summary.counts:
-            _, rows = RowStream(X).sample_rows(4096, np.random.default_rng(0))
-            if float(np.mean(rows)) < self._low_dose_counts:
-                return "mtaeu"
+        if summary.counts and summary.mean_value < self._low_dose_counts:
+            return "mtaeu"
         return "nfindr"
 
-    def _unmixed(self, X, shape):
-        """Endmembers of ``unmixer`` fitted to spectra ``X``; a spatial one
-        gets them as the image of ``shape`` (flat input: a line scan)."""
+    def _unmixed(self, X, shape, counts):
+        """Endmembers of ``unmixer`` fitted to spectra ``X`` (aligned
+        ``counts``, possibly); a spatial one gets them as the image of
+        ``shape`` (flat input: a line scan)."""
         from .. import registry
 
-        est = self._base(counts=getattr(self, "_counts", False))
+        est = self._base(counts=counts)
         if registry.get(self.unmixer_).input == "image" and shape is not None:
             X = X.reshape(*shape, X.shape[-1])
         return est.fit(X).components_
