@@ -281,8 +281,9 @@ def main(argv=None):
         pedestal = old["pedestal"]
         notes = old.get("notes", [])
         notes.append(
-            f"Rows {SELECTED} re-run on {info['date'][:10]} (the option became "
-            "available for them), the machine otherwise idle."
+            f"Rows {SELECTED} re-run on {info['date'][:10]} with the defaults of "
+            "that day (the option new for them, or its default changed), the "
+            "machine otherwise idle."
         )
     pedestal.update(
         {name: real(rows, name) for name in WINDOWS if name.startswith("real")}

@@ -28,7 +28,8 @@ Every method runs with its defaults; VCA and DAEU also with
 default).
 
 Run: ``python benchmarks/unmixing_variants.py`` (about 35 minutes on 2 cores,
-nothing else running).
+nothing else running); ``--variants "thickness 1-2x" --merge`` re-runs one
+variant and keeps the stored rows of the others.
 """
 
 from __future__ import annotations
@@ -110,16 +111,50 @@ def _gauge_scores(syn, est, A):
     return sad.mean_sad_deg, float(rms)
 
 
-def main():
+def _row(res):
+    """One results-table row."""
+    extra = "- | -"
+    if not np.isnan(res["shift_rms_ev"]):
+        extra = f"{res['sad_at_median_shift']:.2f} | {res['shift_rms_ev']:.3f}"
+    return (
+        f"| {res['variant']} | {res['method']} | {res['sad_mean']:.2f} +- "
+        f"{res['sad_std']:.2f} | {res['nmse_mean']:.3f} +- "
+        f"{res['nmse_std']:.3f} | {res['time']:.2f} | {extra} |"
+    )
+
+
+def main(argv=None):
+    import argparse
+    import json
+
     import eels_ae
     from eels_ae.metrics import unmixing_scores
 
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--variants", nargs="*", default=list(VARIANTS))
+    p.add_argument(
+        "--merge",
+        action="store_true",
+        help="re-run only these variants; keep the stored rows of the others",
+    )
+    args = p.parse_args(argv)
     info = machine_info()
-    payload = {"machine": info, "results": []}
-    sections = []
+    payload = {"machine": info, "results": [], "notes": []}
+    stored = Path(__file__).resolve().parent / "results" / "unmixing_variants.json"
+    if args.merge:
+        old = json.loads(stored.read_text())
+        payload["results"] = [
+            r for r in old["results"] if r["variant"] not in args.variants
+        ]
+        payload["notes"] = old.get("notes", []) + [
+            f"Variants {args.variants} re-run on {info['date'][:10]} with the "
+            "defaults of that day (the machine otherwise idle); the other rows "
+            f"are from {old['machine']['date'][:10]}."
+        ]
     for set_name in ("ml", "k"):
-        rows = []
         for variant, kw in VARIANTS.items():
+            if variant not in args.variants:
+                continue
             kw = dict(kw)
             scores = {}
             for seed in SEEDS:
@@ -159,18 +194,17 @@ def main():
                     shift_rms_ev=float(np.nanmean(v[:, 4])),
                 )
                 payload["results"].append(res)
-                extra = "- | -"
-                if not np.isnan(res["shift_rms_ev"]):
-                    extra = (
-                        f"{res['sad_at_median_shift']:.2f} | {res['shift_rms_ev']:.3f}"
-                    )
-                row = (
-                    f"| {variant} | {label} | {res['sad_mean']:.2f} +- "
-                    f"{res['sad_std']:.2f} | {res['nmse_mean']:.3f} +- "
-                    f"{res['nmse_std']:.3f} | {res['time']:.2f} | {extra} |"
-                )
-                rows.append(row)
-                print(set_name, row, flush=True)
+                print(set_name, _row(res), flush=True)
+    order = {v: i for i, v in enumerate(VARIANTS)}
+    payload["results"].sort(key=lambda r: (r["set"] != "ml", order[r["variant"]]))
+    sections = []
+    for set_name in ("ml", "k"):
+        rows = [
+            _row(r)
+            for variant in VARIANTS
+            for r in payload["results"]
+            if r["set"] == set_name and r["variant"] == variant
+        ]
         title = (
             "3 components x 200 channels (M/L edges)"
             if set_name == "ml"
@@ -191,6 +225,8 @@ def main():
         doc_body(__doc__),
         "",
         "Timings were taken with nothing else running on the machine.",
+        "",
+        *payload["notes"],
         "",
         *sections,
         *machine_section(info),

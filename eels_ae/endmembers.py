@@ -51,6 +51,7 @@ import scipy.linalg
 
 __all__ = [
     "fcls",
+    "intensity_variation",
     "linear_coefficients",
     "nfindr",
     "project_on_signal_subspace",
@@ -757,6 +758,91 @@ def scaled_abundances(X, endmembers, max_iter=500, tol=1e-9):
     ok = scale > 0
     A[ok] = b[ok] / scale[ok, None]
     return A, scale
+
+
+def intensity_variation(X, n_components, counts=False, return_noise=False):
+    """How much the total intensity of the spectra varies beyond what their
+    composition and the noise explain (thickness, beam current).
+
+    In a linear mixture of endmembers of totals ``T_k``, a spectrum's
+    normalised shape ``y = x / T`` is a convex combination of the
+    endmembers' shapes with weights ``b_k = a_k T_k / T``, and ``1 / T =
+    sum_k b_k / T_k`` is linear in those weights, hence in the shape's
+    leading ``n_components - 1`` principal coordinates. What a linear fit of
+    ``median(T) / T`` on those coordinates leaves, less the noise of ``T``
+    (Poisson, for counts) and the noise that the coordinates themselves
+    carry into the fit, is intensity that composition does not explain.
+
+    Parameters
+    ----------
+    X : ndarray, shape (n_samples, n_features)
+        A sample of the spectra (a few thousand are plenty).
+    n_components : int
+    counts : bool
+        Whether ``X`` holds counts (Poisson noise); otherwise the noise of
+        the coordinates is taken from the trailing principal components.
+    return_noise : bool
+        Also return the relative Poisson noise of the totals (0 unless
+        ``counts``).
+
+    Returns
+    -------
+    variation : float
+        The relative standard deviation of the unexplained intensity (0.1:
+        10 %); 0 when it cannot be told (fewer than a few usable spectra).
+    noise : float
+        Only with ``return_noise``.
+    """
+    X = np.asarray(X)
+    T = X.sum(axis=1, dtype=np.float64)
+    positive = T > 0
+    if positive.sum() < max(3 * n_components, 10):
+        return (0.0, 0.0) if return_noise else 0.0
+    # Spectra with almost no signal (a background-subtracted pixel without
+    # edges) have a total that is mostly noise.
+    keep = T > 0.05 * np.median(T[positive])
+    X, T = X[keep], T[keep]
+    Y = X / T[:, None]
+    Y -= Y.mean(axis=0)
+    k = max(int(n_components) - 1, 1)
+    # The principal components from the smaller Gram matrix (memory: no
+    # second copy of the sample, as an SVD would make).
+    n, B = Y.shape
+    if n >= B:
+        S2, V = np.linalg.eigh(Y.T @ Y)
+        S2, V = S2[::-1], V[:, ::-1]
+        z = Y @ V[:, :k]
+    else:
+        S2, U = np.linalg.eigh(Y @ Y.T)
+        S2, U = S2[::-1], U[:, ::-1]
+        z = U[:, :k] * np.sqrt(np.maximum(S2[:k], 0.0))
+        V = (Y.T @ U[:, :k]) / np.sqrt(np.maximum(S2[:k], 1e-300))
+    V = V[:, :k].T
+    u = np.median(T) / T
+    if counts:
+        # Poisson: var(y_c) = y_c / T, so the coordinates' noise covariance
+        # is V diag(mean(x_c / T^2)) V^T, and var(u) = u^2 / T.
+        per_channel = (T**-2.0) @ X / len(X)
+        coordinate_noise = (V * per_channel) @ V.T
+        total_noise = np.mean(u**2 / T)
+    else:
+        tail = np.maximum(S2[k + 1 : k + 21], 0.0)
+        per_coordinate = tail.mean() / len(Y) if len(tail) else 0.0
+        coordinate_noise = per_coordinate * np.eye(k)
+        total_noise = 0.0
+    # Errors in variables: the noise of the coordinates would dilute the
+    # regression and leave composition unexplained; regress on their
+    # covariance less that noise.
+    zc = z - z.mean(axis=0)
+    uc = u - u.mean()
+    cov_z = zc.T @ zc / len(z) - coordinate_noise
+    cov_zu = zc.T @ uc / len(z)
+    w, Q = np.linalg.eigh(cov_z)
+    w = np.maximum(w, 1e-3 * max(float(w.max()), 1e-300))
+    explained = float(cov_zu @ Q @ ((Q.T @ cov_zu) / w))
+    unexplained = float(uc @ uc / len(u)) - explained
+    variation = float(np.sqrt(max(unexplained - total_noise, 0.0)))
+    return (variation, float(np.sqrt(total_noise))) if return_noise else variation
 
 
 def detectable_components(X, random_state=0):

@@ -58,8 +58,10 @@ def test_decomposition_keeps_the_scale_map(thick):
     np.testing.assert_allclose(lr.loadings.sum(axis=1), 1.0, atol=1e-9)
     assert lr.intensity_scale.shape == t.shape
     assert np.corrcoef(lr.intensity_scale.ravel(), t.ravel())[0, 1] > 0.9
-    # "fixed" (the default): no scale to keep.
-    s.decomposition(algorithm=eels_ae.VCA(R, random_state=0), print_info=False)
+    # "fixed": no scale to keep.
+    s.decomposition(
+        algorithm=eels_ae.VCA(R, random_state=0, intensity="fixed"), print_info=False
+    )
     assert "intensity_scale" not in s.learning_results.__dict__
 
 
@@ -77,7 +79,8 @@ def test_hyperspy_reconstruction_follows_the_scale(thick):
         model = clean.get_decomposition_model().data
         return np.linalg.norm(model - clean.data) / np.linalg.norm(clean.data)
 
-    per_pixel, fixed = relative_error(intensity="per_pixel"), relative_error()
+    per_pixel = relative_error(intensity="per_pixel")
+    fixed = relative_error(intensity="fixed")
     assert per_pixel < 0.01 and per_pixel < 0.2 * fixed
     # HyperSpy's own SVD afterwards: no eels_ae scale left behind.
     clean.decomposition(print_info=False)
@@ -108,3 +111,21 @@ def test_no_rank_warning_on_the_synthetic_sets():
         with warnings.catch_warnings():
             warnings.simplefilter("error", UserWarning)
             eels_ae.VCA(syn.endmember_array.shape[0], random_state=0).fit(X)
+
+
+def test_auto_intensity_sees_a_thickness_change_and_not_composition(thick):
+    """``intensity="auto"`` (the default) gives each spectrum its own scale
+    on the 0.5-2x image and keeps the sum to one on the same image without
+    the thickness change, whose endmembers differ in brightness 1.4x."""
+    syn, t, s = thick
+    R = syn.endmember_array.shape[0]
+    totals = syn.endmember_array.sum(axis=1)
+    assert totals.max() / totals.min() > 1.3  # brightness is composition here
+    X = s.data.reshape(-1, s.data.shape[-1])
+    est = eels_ae.VCA(R, random_state=0).fit(X)
+    assert est.intensity_ == "per_pixel"
+    assert est.intensity_variation_ > 0.2
+    flat = syn.signal.data.reshape(-1, X.shape[1])
+    est = eels_ae.VCA(R, random_state=0).fit(flat)
+    assert est.intensity_ == "fixed"
+    assert est.intensity_variation_ < 0.05

@@ -2,7 +2,7 @@
 
 from eels_ae.data.lowdose import LowDoseSI, lowdose_spectrum_image
 from eels_ae.data.motifs import MotifImage, motif_maps
-from eels_ae.data.scenes import oxide_endmembers, oxide_scene
+from eels_ae.data.scenes import oxide_endmembers, oxide_scene, thickness_line_scan
 from eels_ae.data.synthetic import (
     EndmemberSet,
     SyntheticSI,
@@ -30,4 +30,5 @@ __all__ = [
     "motif_maps",
     "oxide_endmembers",
     "oxide_scene",
+    "thickness_line_scan",
 ]

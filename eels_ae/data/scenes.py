@@ -27,15 +27,26 @@ import numpy as np
 from scipy.ndimage import gaussian_filter
 
 from .synthetic import (
+    EndmemberSet,
     _build_set,
     _dose_text,
     _k_edge,
     _l23_edge,
     _power_law,
+    _render,
     mixed_spectrum_image,
 )
 
-__all__ = ["EDGE_SETS", "MAPS", "oxide_endmembers", "oxide_scene", "smooth_drift"]
+__all__ = [
+    "EDGE_SETS",
+    "LINE_EDGE_SETS",
+    "MAPS",
+    "PROFILES",
+    "oxide_endmembers",
+    "oxide_scene",
+    "smooth_drift",
+    "thickness_line_scan",
+]
 
 #: L3, L2 onsets (eV), metal atoms per O atom, background exponent of each
 #: oxide, and the axis (offset, scale, size) of each edge set.
@@ -196,3 +207,137 @@ def oxide_scene(
         title=f"Oxide scene ({edges}, {maps}, {_dose_text(dose)}, drift {drift:g} ch)",
         label=edges,
     )
+
+
+#: Two metals' L2,3 edges (L3, L2 onsets, eV, and edge strength relative to
+#: the background at L3), the background exponent and the axis (offset,
+#: scale, size) of each line-scan edge pair.
+LINE_EDGE_SETS = {
+    "MnFe": {
+        "metals": {"Mn": ((640.0, 651.0), 0.45), "Fe": ((708.0, 721.0), 0.35)},
+        "r": 3.0,
+        "axis": (550.0, 0.5, 480),
+    },
+    "CoNi": {
+        "metals": {"Co": ((779.0, 794.0), 0.30), "Ni": ((855.0, 872.0), 0.40)},
+        "r": 3.3,
+        "axis": (680.0, 0.8, 300),
+    },
+}
+#: The composition profiles of a line scan (first metal's share along it).
+PROFILES = ("interface", "band", "random")
+
+
+def _share_profile(profile, n, rng):
+    """The first metal's atomic share along a scan of ``n`` pixels."""
+    x = np.linspace(0.0, 1.0, n)
+    if profile == "interface":  # metal 1 on the thin side, an intermixed interface
+        centre = rng.uniform(0.4, 0.6)
+        return 1.0 / (1.0 + np.exp((x - centre) / 0.06))
+    if profile == "band":  # a band of metal 2 inside metal 1
+        centre, width = rng.uniform(0.35, 0.65), rng.uniform(0.1, 0.18)
+        return 1.0 - np.exp(-0.5 * ((x - centre) / width) ** 4)
+    # A smooth random walk between the pure metals.
+    walk = gaussian_filter(rng.standard_normal(n), n / 12.0, mode="nearest")
+    walk = (walk - walk.min()) / max(np.ptp(walk), 1e-12)
+    return np.clip(1.25 * walk - 0.125, 0.0, 1.0)
+
+
+def thickness_line_scan(
+    edges="MnFe",
+    profile="interface",
+    length=64,
+    counts=300.0,
+    thickness=(0.6, 1.4),
+    random_state=None,
+):
+    """A line scan across two metals' L2,3 edges with the specimen thickening.
+
+    Every spectrum is ``t * (background + s * edge_1 + (1 - s) * edge_2)``:
+    one power-law background, the first metal's share ``s`` following
+    ``profile``, and the thickness factor ``t`` ramped linearly along the
+    scan (background and edges scale together), Poisson noise.
+
+    Parameters
+    ----------
+    edges : {"MnFe", "CoNi"}
+        The edge pair (:data:`LINE_EDGE_SETS`).
+    profile : {"interface", "band", "random"}
+        The first metal's share along the scan: pure metal 1 on the thin
+        side, an interface, pure metal 2 on the thick side; a band of metal
+        2 inside metal 1; or a smooth random profile between the two.
+    length : int
+        Pixels along the scan.
+    counts : float or None
+        Mean counts per channel of the background at the first edge's onset
+        (at the mean thickness) before Poisson noise; ``None``: noise-free.
+    thickness : tuple of float
+        ``(start, end)`` intensity factors ramped along the scan.
+    random_state : None, int or numpy.random.Generator
+        Seeds the profile and the noise.
+
+    Returns
+    -------
+    SyntheticSI
+        A line scan (one navigation axis); ``endmembers`` are the two pure
+        metals on the common background, ``abundances`` their atomic shares
+        and ``amplitude`` the thickness factor of each pixel.
+    """
+    if edges not in LINE_EDGE_SETS:
+        raise ValueError(
+            f"edges must be one of {tuple(LINE_EDGE_SETS)}; got {edges!r}."
+        )
+    if profile not in PROFILES:
+        raise ValueError(f"profile must be one of {PROFILES}; got {profile!r}.")
+    length = int(length)
+    if length < 4:
+        raise ValueError(f"length must be >= 4 pixels; got {length}.")
+    rng = np.random.default_rng(random_state)
+    spec = LINE_EDGE_SETS[edges]
+    offset, scale, size = spec["axis"]
+    r = spec["r"]
+    metals = spec["metals"]
+
+    def endmember(l3l2, strength):
+        l3, l2 = l3l2
+        return lambda e: (
+            _power_law(e, offset, r)
+            + strength * _power_law(l3, offset, r) * _l23_edge(e, l3, l2)
+        )
+
+    models = [endmember(*m) for m in metals.values()]
+    spectra = np.stack([_render(m, offset, scale, size, 1.0) for m in models])
+    es = EndmemberSet(
+        spectra=spectra,
+        energy=offset + scale * np.arange(size),
+        names=tuple(metals),
+        offset=offset,
+        scale=scale,
+    )
+    share = _share_profile(profile, length, rng)
+    abund = np.stack([share, 1.0 - share])[:, None, :]  # (2, 1, length)
+    t = np.linspace(float(thickness[0]), float(thickness[1]), length)[None, :]
+    dose = None
+    if counts is not None:
+        first_l3 = next(iter(metals.values()))[0][0]
+        onset = int(round((first_l3 - offset) / scale))
+        mixed = abund[:, 0].T @ spectra
+        # mixed_spectrum_image scales the mixture to a mean total of `dose`
+        # before the thickness factor (mean 1).
+        dose = float(counts) * mixed.sum(1).mean() / mixed[:, onset].mean()
+    syn = mixed_spectrum_image(
+        es,
+        abund,
+        dose,
+        rng,
+        amplitude=t / t.mean(),
+        title=(
+            f"Thickness line scan ({edges}, {profile}, "
+            f"t {thickness[0]:g}-{thickness[1]:g})"
+        ),
+        label=edges,
+    )
+    # One navigation axis: a line scan, not a 1-pixel-high image.
+    syn.signal = syn.signal.inav[:, 0]
+    syn.clean = syn.clean.inav[:, 0]
+    return syn

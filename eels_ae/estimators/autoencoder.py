@@ -101,7 +101,7 @@ def autoencoder_doc(doc):
 
 
 def autoencoder_params(
-    warmup_epochs, intensity="fixed", init="nfindr", loss="auto", **own
+    warmup_epochs, intensity="auto", init="nfindr", loss="auto", **own
 ):
     """``_model_params`` of an unmixing autoencoder: the shared parameters
     (in one order) around its own (``loss=None``: the network has no choice
@@ -139,7 +139,7 @@ class AutoencoderUnmixing(NeuralEstimator, UnmixingEstimator):
         "warmup_epochs": Interval("int", 0),
         "decoder_lr_factor": Either((Options((None,)), Interval("real", 0))),
         "max_init_samples": Interval("int", 1),
-        "intensity": Options(("per_pixel", "fixed")),
+        "intensity": Options(("auto", "per_pixel", "fixed")),
     }
 
     _fit_input_doc = """\
@@ -165,7 +165,7 @@ X : array-like or dask array, shape (n_samples, n_features)
         """Checks every unmixing autoencoder makes; sets ``n_features_in_`` and
         ``scale_``."""
         X, summary = self._check_fit_input(X)
-        self._warn_if_too_few_components(X, summary)
+        self._check_sample(X, summary)
         negative = summary.n_negative / max(summary.n_samples * summary.n_features, 1)
         if negative > 0.5:
             warn(

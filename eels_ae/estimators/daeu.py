@@ -138,7 +138,7 @@ class DAEU(AutoencoderUnmixing):
         "abundances": "fcls",
         "loss": "auto",
         "max_init_samples": 50000,
-        "intensity": "fixed",
+        "intensity": "auto",
     }
     _training_defaults = {
         "max_epochs": 40,

@@ -103,7 +103,7 @@ class DriftAwareUnmixing(UnmixingEstimator):
         "max_shift": 10.0,
         "smooth": 2.0,
         "random_state": None,
-        "intensity": "fixed",
+        "intensity": "auto",
     }
     _positional = ("n_components",)
     _constraints = {
@@ -112,7 +112,7 @@ class DriftAwareUnmixing(UnmixingEstimator):
         "max_shift": Interval("real", 0, closed="neither"),
         "smooth": Interval("real", 0),
         "random_state": SeedLike(),
-        "intensity": Options(("per_pixel", "fixed")),
+        "intensity": Options(("auto", "per_pixel", "fixed")),
     }
 
     def _base(self, counts=False):
@@ -123,7 +123,7 @@ class DriftAwareUnmixing(UnmixingEstimator):
         from .. import registry
 
         est = registry.get(self.unmixer_).estimator(
-            self.n_components, random_state=self.random_state, intensity=self.intensity
+            self.n_components, random_state=self.random_state, intensity=self.intensity_
         )
         params = est.get_params()
         if "show_progressbar" in params:

@@ -24,12 +24,12 @@ class PurePixelUnmixing(UnmixingEstimator):
     _shared_params = {
         "max_init_samples": 50000,
         "random_state": None,
-        "intensity": "fixed",
+        "intensity": "auto",
     }
     _shared_constraints = {
         "max_init_samples": Interval("int", 1),
         "random_state": SeedLike(),
-        "intensity": Options(("per_pixel", "fixed")),
+        "intensity": Options(("auto", "per_pixel", "fixed")),
     }
 
     def _fit(self, X, summary):
@@ -39,7 +39,7 @@ class PurePixelUnmixing(UnmixingEstimator):
         keep = ~summary.zero_rows[idx]
         idx, rows = idx[keep], rows[keep]
         norm = None
-        if self.intensity == "per_pixel":
+        if self._per_pixel:
             rows, norm = _unit_sum(rows)
         endmembers, picked = self._pick(rows, rng)
         endmembers = np.asarray(endmembers, dtype=np.float64)

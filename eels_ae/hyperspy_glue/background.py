@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = [
+    "pooled_exponent",
     "remove_power_law",
     "signal_without_background",
     "warn_far_extrapolation",
@@ -16,6 +17,13 @@ __all__ = [
 #: a 370-450 eV window extrapolated to La M at 832 eV, 5x its width, left an
 #: error of the size of the La M signal; ``benchmarks/unmixing_options.py``).
 FAR_EXTRAPOLATION = 3.0
+
+#: Gaussian width (pixels) over which the power law's exponent is pooled by
+#: default before unmixing (``background_pooling``). Measured on the
+#: thickness line scans of ``benchmarks/thickness.py``: the per-pixel
+#: exponent's noise, extrapolated 150 eV above the window, was of the size of
+#: the weaker edge; pooled, the first metal's share error fell by 1.5-2.5x.
+BACKGROUND_POOLING = 4.0
 
 
 def remove_power_law(band, energy, background_range):
@@ -63,7 +71,107 @@ def remove_power_law(band, energy, background_range):
     return np.nan_to_num(np.asarray(out.data, dtype=np.float32), copy=False)
 
 
-def signal_without_background(signal, background_range):
+def pooled_exponent(r, weight, sigma=BACKGROUND_POOLING, contrast=3.0):
+    """The power law's exponent pooled over neighbouring pixels.
+
+    A weighted Gaussian average over the navigation grid that keeps true
+    steps: each neighbour counts by its distance (Gaussian of ``sigma``
+    pixels), its weight (the counts of its fit window: the exponent's
+    variance falls as their inverse) and how close its exponent is to the
+    pixel's own on the scale of the noise (``contrast`` x the noise that
+    neighbouring pixels' differences show, a robust estimate), so that an
+    interface between materials of different background slopes is not
+    blurred.
+
+    Parameters
+    ----------
+    r, weight : ndarray, navigation shape
+        Per-pixel exponents and weights (NaN or zero weight: a pixel whose
+        fit failed, which takes no part).
+    sigma : float
+        Gaussian width in pixels; 0 returns ``r`` unchanged.
+    contrast : float
+        How many noise widths apart two exponents may be and still pool.
+
+    Returns
+    -------
+    ndarray
+        Same shape as ``r``.
+    """
+    import itertools
+
+    r = np.asarray(r, dtype=float)
+    ok = np.isfinite(r) & np.isfinite(weight) & (np.asarray(weight) > 0)
+    if sigma <= 0 or ok.sum() < 3:
+        return r.copy()
+    w = np.where(ok, weight, 0.0)
+    values = np.where(ok, r, 0.0)
+    diffs = [
+        np.abs(np.diff(r, axis=k))[np.diff(ok.astype(int), axis=k) == 0]
+        for k in range(r.ndim)
+        if r.shape[k] > 1
+    ]
+    diffs = np.concatenate([d[np.isfinite(d)] for d in diffs]) if diffs else []
+    # The median absolute difference of neighbours, as a standard deviation
+    # of one pixel's exponent (differences of two: sqrt(2); MAD: 1.4826).
+    noise = 1.4826 * float(np.median(diffs)) / np.sqrt(2.0) if len(diffs) else 0.0
+    if not noise > 0:
+        return r.copy()
+    radius = int(np.ceil(2.0 * sigma))
+    pad = [(radius, radius)] * r.ndim
+    padded_r = np.pad(values, pad)
+    padded_w = np.pad(w, pad)
+    num = np.zeros_like(values)
+    den = np.zeros_like(values)
+    for offset in itertools.product(range(-radius, radius + 1), repeat=r.ndim):
+        spatial = np.exp(-0.5 * sum(o * o for o in offset) / sigma**2)
+        if spatial < 1e-3:
+            continue
+        window = tuple(
+            slice(radius + o, radius + o + n)
+            for o, n in zip(offset, r.shape, strict=True)
+        )
+        rq, wq = padded_r[window], padded_w[window]
+        similar = np.exp(-0.5 * ((rq - values) / (contrast * noise)) ** 2)
+        weight_q = spatial * wq * similar
+        num += weight_q * rq
+        den += weight_q
+    return np.where(ok & (den > 0), num / np.where(den > 0, den, 1.0), r)
+
+
+def _pooled_background(source, energy, window, parameters, sigma):
+    """Refit each pixel's power law with its exponent pooled
+    (:func:`pooled_exponent`), keeping the counts its fit puts in the window,
+    and subtract it from the data (lazily for a lazy signal).
+
+    Returns the background-free data and the new ``A`` and ``r`` maps."""
+    A, r = parameters["A"], parameters["r"]
+    e_win = energy[window]
+    old = np.array([np.sum(e_win**-v) if np.isfinite(v) else np.nan for v in r.ravel()])
+    old = old.reshape(r.shape)
+    weight = A * old  # the counts of the fitted curve in the window
+    r_new = pooled_exponent(r, weight, sigma)
+    new = np.array(
+        [np.sum(e_win**-v) if np.isfinite(v) else np.nan for v in r_new.ravel()]
+    )
+    A_new = A * old / new.reshape(r.shape)
+    axis = source.axes_manager.signal_axes[0]
+    # HyperSpy's power law on binned data is A * scale * E**-r per channel.
+    factor = float(axis.scale) if axis.is_binned else 1.0
+    amplitude = np.nan_to_num(A_new * factor)[..., None]
+    exponent = np.nan_to_num(r_new)[..., None]
+    data = source.data
+    if source._lazy:
+        import dask.array as da
+
+        chunks = data.chunks[:-1] + ((1,),)
+        amplitude = da.from_array(amplitude, chunks=chunks)
+        exponent = da.from_array(exponent, chunks=chunks)
+    background = amplitude * np.asarray(energy, dtype=np.float64) ** -exponent
+    return (data - background).astype(np.float32), {"A": A_new, "r": r_new}
+
+
+def signal_without_background(signal, background_range, pooling=BACKGROUND_POOLING):
     """A background-free copy of ``signal`` and the fitted background.
 
     HyperSpy's ``remove_background`` (power law, fast estimate; eager or lazy)
@@ -77,6 +185,10 @@ def signal_without_background(signal, background_range):
         Not modified (integer counts are converted on a copy).
     background_range : (float, float)
         Pre-edge window in the units of the energy axis.
+    pooling : float
+        Gaussian width (pixels) over which the exponent ``r`` is pooled
+        between neighbours of similar ``r`` (:func:`pooled_exponent`); 0
+        keeps HyperSpy's per-pixel fit.
 
     Returns
     -------
@@ -139,6 +251,10 @@ def signal_without_background(signal, background_range):
             work.data = da.nan_to_num(work.data)
         else:
             np.nan_to_num(work.data, copy=False)
+    if pooling and signal.axes_manager.navigation_size > 1:
+        work.data, parameters = _pooled_background(
+            source, energy, window, parameters, float(pooling)
+        )
     left_out = energy <= float(background_range[1])
     return work, left_out, parameters
 
@@ -166,8 +282,8 @@ def warn_far_extrapolation(energy, background_range, unmixed):
             f"{distance:.0f} eV above the window ({distance / (hi - lo):.1f}x its "
             "width): its error grows with the distance and can exceed weak edges "
             "far from the window (on the bundled STO/LSMO image, a 370-450 eV "
-            "window left La M with its layer no longer found). For one edge, "
-            "put the window just before it and restrict the range with "
-            "signal_mask; to unmix several edges, unmixing without "
-            "background_range kept every algorithm's result there."
+            "window fitted pixel by pixel lost La M's layer; pooled between "
+            "neighbours, background_pooling > 0, it was kept). Check the "
+            "endmembers far above the window; for one edge, put the window just "
+            "before it and restrict the range with signal_mask."
         )

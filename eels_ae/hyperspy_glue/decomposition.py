@@ -19,6 +19,7 @@ from __future__ import annotations
 import copy
 import functools
 import inspect
+import numbers
 from collections.abc import Mapping
 
 import numpy as np
@@ -28,7 +29,11 @@ from .. import registry
 from ..estimators import UnmixingEstimator
 from ..validation import NonFiniteDataError, pixel_namer, warn
 from .apply import keep_energy_shift, signal_energy_axis
-from .background import signal_without_background, warn_far_extrapolation
+from .background import (
+    BACKGROUND_POOLING,
+    signal_without_background,
+    warn_far_extrapolation,
+)
 from .compat import (
     copy_with_new_data,
     decomposition_classes,
@@ -171,6 +176,7 @@ def _wrap(original, lazy):
             return out
         extra = arguments.pop("kwargs", {})
         background_range = extra.pop("background_range", None)
+        background_pooling = extra.pop("background_pooling", BACKGROUND_POOLING)
         if isinstance(algorithm, str):
             estimator = make_estimator(algorithm, arguments["output_dimension"], extra)
         else:
@@ -210,7 +216,7 @@ def _wrap(original, lazy):
             background = None
             if background_range is not None:
                 work, left_out, background = signal_without_background(
-                    self, background_range
+                    self, background_range, _checked_pooling(background_pooling)
                 )
                 arguments["signal_mask"] = _with_left_out(
                     self, arguments.get("signal_mask"), left_out
@@ -265,7 +271,7 @@ def _keep_intensity_scale(signal, estimator):
     """``s.learning_results.intensity_scale``: the per-pixel scale beside the
     sum-to-one loadings (navigation shape, array order), when there is one."""
     scale = getattr(estimator, "intensity_scale_", None)
-    if getattr(estimator, "intensity", "fixed") != "per_pixel":
+    if not getattr(estimator, "_per_pixel", False):
         scale = None
     nav = navigation_shape_in_array(signal)
     if scale is not None and np.size(scale) == int(np.prod(nav)):
@@ -293,6 +299,20 @@ def _keep_endmember_variability(signal, estimator):
         "endmember variability (|E_pixel - E_mean| / |E_mean|)",
         stack_axis="component",
     )
+
+
+def _checked_pooling(value):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or not np.isfinite(value)
+        or value < 0
+    ):
+        raise ValueError(
+            "background_pooling must be a number of pixels >= 0 (0: HyperSpy's "
+            f"per-pixel power-law fit); got {value!r}."
+        )
+    return float(value)
 
 
 def _keep_background(signal, parameters, background_range):
