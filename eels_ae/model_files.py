@@ -574,8 +574,11 @@ def model_info(source) -> dict:
     Returns
     -------
     dict
-        ``class``, ``params`` (as stored), ``energy_axis``, ``versions``,
-        ``checksum``, ``format_version`` and ``tensors`` (name -> shape).
+        ``class``, ``params`` (as stored), ``energy_axis``,
+        ``preprocessing`` (what is done to the spectra before the model sees
+        them: ``background_range``, ``background_pooling``, ``channels``;
+        None for none), ``versions``, ``checksum``, ``format_version`` and
+        ``tensors`` (name -> shape).
     """
     data, name = _source_bytes(source)
     doc, tensors = _read_document(data, name)
@@ -584,10 +587,12 @@ def model_info(source) -> dict:
     for k, v in doc["model"]["params"].items():
         is_nested = isinstance(v, dict) and "__estimator__" in v
         params[k] = v["__estimator__"] if is_nested else dec.value(v)
+    prep = doc["model"].get("state", {}).get("preprocessing_")
     return {
         "class": doc["class"],
         "params": params,
         "energy_axis": doc.get("energy_axis"),
+        "preprocessing": None if prep is None else dec.value(prep),
         "versions": doc.get("versions"),
         "checksum": doc.get("checksum"),
         "format_version": doc.get("format_version"),

@@ -15,6 +15,8 @@ import time
 import warnings
 from pathlib import Path
 
+import numpy as np
+
 from .. import registry
 
 __all__ = ["EXIT", "main"]
@@ -129,9 +131,22 @@ def _fit(entry, s, args, params):
             algorithm=entry.name,
             output_dimension=args.n_components,
             print_info=False,
+            **_energy_options(s, args),
             **params,
         )
         return s.learning_results.decomposition_algorithm, None
+    if args.signal_range is not None:
+        raise CommandError(
+            f"--signal-range is for unmixing algorithms, not {entry.name}.",
+            EXIT["usage"],
+        )
+    if args.background_range is not None:
+        if "background_range" not in cls._get_param_names():
+            raise CommandError(
+                f"{entry.name} has no background removal (--background-range).",
+                EXIT["usage"],
+            )
+        params.setdefault("background_range", tuple(args.background_range))
     if entry.method is None:
         raise CommandError(
             f"{entry.name} cannot be trained from the command line: use Python.",
@@ -148,6 +163,26 @@ def _fit(entry, s, args, params):
         raise CommandError(str(err), EXIT["usage"]) from None
     result, model = getattr(s, entry.method)(return_model=True, **params)
     return model, result
+
+
+def _energy_options(s, args):
+    """``decomposition`` keywords from --background-range and --signal-range
+    (channels outside the range left out, HyperSpy's ``signal_mask``)."""
+    options = {}
+    if args.background_range is not None:
+        options["background_range"] = tuple(args.background_range)
+    if args.signal_range is not None:
+        lo, hi = sorted(args.signal_range)
+        energy = s.axes_manager.signal_axes[0].axis
+        inside = (energy >= lo) & (energy <= hi)
+        if inside.sum() < 2:
+            raise CommandError(
+                f"--signal-range {lo:g} {hi:g} holds {int(inside.sum())} channel(s) "
+                f"of this signal ({energy[0]:g}-{energy[-1]:g}).",
+                EXIT["usage"],
+            )
+        options["signal_mask"] = ~inside
+    return options
 
 
 def cmd_train(args):
@@ -228,6 +263,20 @@ def cmd_info(args):
         lines.append(
             f"energy axis: {axis['offset']:g}-{last:g} {axis.get('units', '')}, "
             f"{axis['size']} channels of {axis['scale']:g}"
+        )
+    prep = info.get("preprocessing") or {}
+    if prep.get("background_range") is not None:
+        lo, hi = prep["background_range"]
+        lines.append(
+            f"background:  power law fitted over {lo:g}-{hi:g} and removed "
+            f"(exponent pooled over {prep.get('background_pooling') or 0:g} pixels)"
+        )
+    if prep.get("channels") is not None and axis:
+        energy = axis["offset"] + axis["scale"] * np.arange(axis["size"])
+        used = energy[np.asarray(prep["channels"], dtype=bool)]
+        lines.append(
+            f"channels:    {used.size} of {axis['size']} unmixed "
+            f"({used.min():g}-{used.max():g} {axis.get('units', '')})"
         )
     lines.append("parameters:")
     lines += [f"  {k} = {v!r}" for k, v in sorted(info["params"].items())]
@@ -495,6 +544,22 @@ def build_parser():
         action="append",
         metavar="NAME=VALUE",
         help="an estimator parameter (repeatable), e.g. max_epochs=50",
+    )
+    t.add_argument(
+        "--background-range",
+        type=float,
+        nargs=2,
+        metavar=("LOW", "HIGH"),
+        help="pre-edge window (energy units) of the power-law background to "
+        "remove before training; the model does the same to every file it is "
+        "applied to",
+    )
+    t.add_argument(
+        "--signal-range",
+        type=float,
+        nargs=2,
+        metavar=("LOW", "HIGH"),
+        help="unmix only the channels in this energy range (unmixing)",
     )
     t.add_argument("--seed", type=int, default=0, help="random_state (default 0)")
     t.add_argument(

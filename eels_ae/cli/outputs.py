@@ -95,9 +95,9 @@ def append_summary(path: Path, row: dict):
 
 
 def json_default(value):
-    """JSON for numpy scalars and tuples in summaries."""
-    if isinstance(value, np.generic):
-        return value.item()
+    """JSON for numpy scalars and arrays in summaries."""
+    if isinstance(value, (np.generic, np.ndarray)):
+        return value.tolist()
     return str(value)
 
 

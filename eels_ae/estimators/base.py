@@ -150,6 +150,11 @@ class UnmixingEstimator(
         scale[summary.zero_rows] = 0.0
         return A, scale
 
+    def abundance_and_scale_columns(self, X):
+        """:meth:`abundances_and_scale` as one array, the scale in the last
+        column (one output per block when mapped over dask chunks)."""
+        return _stacked(self.abundances_and_scale(X))
+
     def _checked_stream(self, X):
         """Spectra to apply the fitted model to, checked (fitted, 2-D, the
         trained channels, finite), as a stream scaled as in training."""

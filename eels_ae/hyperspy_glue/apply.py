@@ -160,17 +160,41 @@ def apply_model(signal, model, energy_axis="strict", **kwargs):
 def _apply_unmixing(signal, work, model):
     from hyperspy.learn import LearningResults
 
+    from .background import keep_background, signal_without_background
     from .compat import unfolded_spectra
 
+    # What the training call did to its spectra, done to these: the
+    # power law removed over the same window, the same channels unmixed.
+    prep = getattr(model, "preprocessing_", None) or {}
+    source, background = work, None
+    window = prep.get("background_range")
+    if window is not None:
+        source, _, background = signal_without_background(
+            work, window, prep.get("background_pooling") or 0.0
+        )
+    channels = prep.get("channels")
+    channels = None if channels is None else np.asarray(channels, dtype=bool)
     shifts = None
     if hasattr(model, "aligned_abundances"):
         # Drift-aware: it smooths the shift map over the image, and the
         # shifts are a result (``learning_results.energy_shift``).
-        loadings, _, shifts = model.aligned_abundances(_image_if_any(work))
+        data = _image_if_any(source)
+        loadings, scale, shifts = model.aligned_abundances(
+            data if channels is None else data[..., channels]
+        )
     else:
-        loadings = _unmixing_loadings(model, unfolded_spectra(work))
+        X = unfolded_spectra(source)
+        loadings, scale = _unmixing_loadings(
+            model, X if channels is None else X[:, channels]
+        )
+    factors = np.array(model.components_.T)
+    if channels is not None:
+        # HyperSpy's convention for channels left out: NaN in the factors.
+        full = np.full((channels.size, factors.shape[1]), np.nan)
+        full[channels] = factors
+        factors = full
     target = LearningResults()
-    target.factors = _factors_on_signal_axis(signal, work, model)
+    target.factors = _factors_on_signal_axis(signal, work, factors)
     target.loadings = loadings
     target.decomposition_algorithm = model
     target.output_dimension = int(model.components_.shape[0])
@@ -180,6 +204,19 @@ def _apply_unmixing(signal, work, model):
     # Only now, with everything computed: a failure above changes nothing.
     signal.learning_results.__dict__.update(target.__dict__)
     keep_energy_shift(signal, shifts)
+    keep_intensity_scale(signal, scale if getattr(model, "_per_pixel", False) else None)
+    keep_background(signal, background, window)
+
+
+def keep_intensity_scale(signal, scale):
+    """``s.learning_results.intensity_scale``: the per-pixel scale beside the
+    sum-to-one loadings (navigation shape, array order); removed when
+    ``scale`` is None (one intensity for every pixel)."""
+    nav = navigation_shape_in_array(signal)
+    if scale is not None and np.size(scale) == int(np.prod(nav)):
+        signal.learning_results.intensity_scale = np.asarray(scale).reshape(nav)
+    else:
+        signal.learning_results.__dict__.pop("intensity_scale", None)
 
 
 def keep_energy_shift(signal, shift):
@@ -212,12 +249,12 @@ def _image_if_any(signal):
     return spectrum_image_array(signal)
 
 
-def _factors_on_signal_axis(signal, work, model):
-    """The model's endmembers as factors of ``signal``: on a signal that was
-    resampled onto the model's axis, interpolated back onto its own axis and
-    NaN outside the model's range (HyperSpy's convention for channels left
-    out), so that HyperSpy's tools see factors of the signal's size."""
-    factors = np.array(model.components_.T)
+def _factors_on_signal_axis(signal, work, factors):
+    """The model's endmembers (``factors``, on the model's axis) as factors
+    of ``signal``: on a signal that was resampled onto the model's axis,
+    interpolated back onto its own axis and NaN outside the model's range
+    (HyperSpy's convention for channels left out), so that HyperSpy's tools
+    see factors of the signal's size."""
     if work is signal:
         return factors
     own = signal.axes_manager.signal_axes[0].axis
@@ -230,21 +267,26 @@ def _factors_on_signal_axis(signal, work, model):
 
 
 def _unmixing_loadings(model, X):
-    """Abundances of every spectrum. Lazy data are mapped over the dask
-    chunks (the model travels as weights: it runs on a ``dask.distributed``
-    cluster when one is the active scheduler)."""
+    """Abundances and intensity scale of every spectrum. Lazy data are
+    mapped over the dask chunks (the model travels as weights: it runs on a
+    ``dask.distributed`` cluster when one is the active scheduler)."""
     from ..distributed import map_model_blocks
     from ..streaming import is_dask_array
 
     if not is_dask_array(X):
-        return model.transform(X)
+        return model.abundances_and_scale(X)
     X = X.rechunk({1: -1})
     R = int(model.components_.shape[0])
-    return np.asarray(
+    parts = np.asarray(
         map_model_blocks(
-            model, X, "transform", chunks=(X.chunks[0], (R,)), dtype=np.float64
+            model,
+            X,
+            "abundance_and_scale_columns",
+            chunks=(X.chunks[0], (R + 1,)),
+            dtype=np.float64,
         ).compute()
     )
+    return parts[:, :-1].copy(), parts[:, -1].copy()
 
 
 # -- keeping the model in s.save() ---------------------------------------------

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = [
+    "keep_background",
     "pooled_exponent",
     "remove_power_law",
     "signal_without_background",
@@ -199,7 +200,7 @@ def signal_without_background(signal, background_range, pooling=BACKGROUND_POOLI
         convention: True = left out).
     parameters : dict
         ``"A"`` and ``"r"``: the power law's parameters per pixel (navigation
-        shape, array order).
+        shape, array order); ``"pooling"``: the pooling used.
     """
     from ..metrics import _range_mask
     from .compat import copy_with_new_data
@@ -255,6 +256,7 @@ def signal_without_background(signal, background_range, pooling=BACKGROUND_POOLI
         work.data, parameters = _pooled_background(
             source, energy, window, parameters, float(pooling)
         )
+    parameters["pooling"] = float(pooling)
     left_out = energy <= float(background_range[1])
     return work, left_out, parameters
 
@@ -287,3 +289,27 @@ def warn_far_extrapolation(energy, background_range, unmixed):
             "endmembers far above the window; for one edge, put the window just "
             "before it and restrict the range with signal_mask."
         )
+
+
+def keep_background(signal, parameters, background_range):
+    """``s.learning_results.background``: the power law removed before
+    unmixing (``background_range``), as maps of its ``A`` and ``r`` on the
+    calibrated navigation grid (a stack of two ``Signal2D`` maps), with the
+    window in its metadata; removed when no background was removed."""
+    from .adapters import _navigation_maps
+
+    signal.learning_results.__dict__.pop("background", None)
+    if parameters is None:
+        return
+    signal.learning_results.background = _navigation_maps(
+        signal,
+        np.stack([parameters["A"].ravel(), parameters["r"].ravel()]),
+        "power-law background A * E**-r removed before unmixing (A, r)",
+        stack_axis="parameter",
+        metadata={
+            "Signal.background_range": tuple(float(v) for v in background_range),
+            "Signal.background_type": "Power law (HyperSpy remove_background, fast)",
+            "Signal.background_pooling": float(parameters.get("pooling", 0.0)),
+            "Signal.parameters": ("A", "r"),
+        },
+    )

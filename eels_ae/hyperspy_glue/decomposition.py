@@ -28,9 +28,10 @@ from sklearn.base import clone
 from .. import registry
 from ..estimators import UnmixingEstimator
 from ..validation import NonFiniteDataError, pixel_namer, warn
-from .apply import keep_energy_shift, signal_energy_axis
+from .apply import keep_energy_shift, keep_intensity_scale, signal_energy_axis
 from .background import (
     BACKGROUND_POOLING,
+    keep_background,
     signal_without_background,
     warn_far_extrapolation,
 )
@@ -237,12 +238,21 @@ def _wrap(original, lazy):
                 out = _on_float_copy(original, arguments)
             else:
                 out = original(**arguments)
-            # The axis trained on travels with the model (model files, apply).
+            # The axis trained on, and what was done to the spectra before
+            # unmixing, travel with the model (model files, apply_model).
             estimator.energy_axis_ = signal_energy_axis(self)
-            _keep_intensity_scale(work, estimator)
+            estimator.preprocessing_ = _preprocessing(
+                self, arguments.get("signal_mask"), background_range, background
+            )
+            keep_intensity_scale(
+                work,
+                estimator.intensity_scale_
+                if getattr(estimator, "_per_pixel", False)
+                else None,
+            )
             keep_energy_shift(work, getattr(estimator, "channel_shift_", None))
             _keep_endmember_variability(work, estimator)
-            _keep_background(work, background, background_range)
+            keep_background(work, background, background_range)
             if work is not self:
                 self.learning_results.__dict__.update(work.learning_results.__dict__)
             if poisson:
@@ -265,19 +275,6 @@ def _wrap(original, lazy):
 
     setattr(decomposition, _WRAPPED, original)
     return decomposition
-
-
-def _keep_intensity_scale(signal, estimator):
-    """``s.learning_results.intensity_scale``: the per-pixel scale beside the
-    sum-to-one loadings (navigation shape, array order), when there is one."""
-    scale = getattr(estimator, "intensity_scale_", None)
-    if not getattr(estimator, "_per_pixel", False):
-        scale = None
-    nav = navigation_shape_in_array(signal)
-    if scale is not None and np.size(scale) == int(np.prod(nav)):
-        signal.learning_results.intensity_scale = np.asarray(scale).reshape(nav)
-    else:
-        signal.learning_results.__dict__.pop("intensity_scale", None)
 
 
 def _keep_endmember_variability(signal, estimator):
@@ -315,27 +312,21 @@ def _checked_pooling(value):
     return float(value)
 
 
-def _keep_background(signal, parameters, background_range):
-    """``s.learning_results.background``: the power law removed before
-    unmixing (``background_range``), as maps of its ``A`` and ``r`` on the
-    calibrated navigation grid (a stack of two ``Signal2D`` maps), with the
-    window in its metadata; removed when no background was removed."""
-    from .adapters import _navigation_maps
-
-    signal.learning_results.__dict__.pop("background", None)
-    if parameters is None:
-        return
-    signal.learning_results.background = _navigation_maps(
-        signal,
-        np.stack([parameters["A"].ravel(), parameters["r"].ravel()]),
-        "power-law background A * E**-r removed before unmixing (A, r)",
-        stack_axis="parameter",
-        metadata={
-            "Signal.background_range": tuple(float(v) for v in background_range),
-            "Signal.background_type": "Power law (HyperSpy remove_background, fast)",
-            "Signal.parameters": ("A", "r"),
-        },
-    )
+def _preprocessing(signal, signal_mask, background_range, background):
+    """What was done to the spectra before unmixing, for ``apply_model`` to
+    do the same to the next acquisition: the power-law window and pooling
+    (``background_range``), and the channels unmixed (True) on the signal's
+    axis; None when the spectra were unmixed as they are."""
+    mask = _mask_array(signal, signal_mask)
+    if mask is None and background_range is None:
+        return None
+    return {
+        "background_range": None
+        if background_range is None
+        else tuple(float(v) for v in background_range),
+        "background_pooling": None if background is None else background["pooling"],
+        "channels": None if mask is None else ~mask,
+    }
 
 
 def _with_left_out(signal, signal_mask, left_out):
