@@ -329,3 +329,17 @@ def test_signal_mask_on_lazy_signals_and_spatial_algorithms():
         syn.signal.as_lazy().decomposition(
             algorithm="nfindr", output_dimension=4, signal_mask=np.ones(E.size, bool)
         )
+
+
+def test_a_misspelt_algorithm_gets_the_nearest_names():
+    import hyperspy.api as hs
+
+    s = hs.signals.Signal1D(np.random.default_rng(0).random((4, 4, 20)))
+    with pytest.raises(ValueError, match="did you mean 'daeu'") as err:
+        s.decomposition(algorithm="deau", output_dimension=2)
+    assert "nfindr" in str(err.value) and "NMF" in str(err.value)
+    with pytest.raises(ValueError, match="did you mean 'NMF'"):
+        s.decomposition(algorithm="nmf", output_dimension=2)
+    # Nothing near: HyperSpy's own message, as without eels_ae.
+    with pytest.raises(ValueError, match="not recognised"):
+        s.decomposition(algorithm="xyz", output_dimension=2)

@@ -84,3 +84,28 @@ def test_hyperspy_algorithms_identical_with_and_without_eels_ae(tmp_path):
     assert results["with"].keys() == results["without"].keys()
     for key, value in results["without"].items():
         np.testing.assert_array_equal(results["with"][key], value, err_msg=key)
+
+
+def test_signal_methods_show_their_parameters():
+    """Jupyter's Shift-Tab and IDEs read ``inspect.signature``: a generated
+    signal method shows every parameter of its estimator, not ``**params``,
+    and a call with them still works as before."""
+    import inspect
+
+    from eels_ae import registry
+    from eels_ae.hyperspy_glue.signal_methods import SIGNAL_METHODS
+
+    for entry in registry.REGISTRY.values():
+        if not entry.method:
+            continue
+        sig = inspect.signature(SIGNAL_METHODS[entry.method])
+        kinds = {p.kind for p in sig.parameters.values()}
+        assert inspect.Parameter.VAR_KEYWORD not in kinds, entry.method
+        wanted = set(inspect.signature(entry.estimator).parameters)
+        assert wanted <= set(sig.parameters), (
+            entry.method,
+            wanted - set(sig.parameters),
+        )
+        for name in wanted:
+            default = inspect.signature(entry.estimator).parameters[name].default
+            assert sig.parameters[name].default == default, (entry.method, name)

@@ -135,6 +135,40 @@ def make_estimator(name, output_dimension, params):
     return cls(n_components=output_dimension, **params)
 
 
+#: HyperSpy's own decomposition algorithm names (HyperSpy 2.x).
+_HYPERSPY_ALGORITHMS = (
+    "SVD",
+    "MLPCA",
+    "sklearn_pca",
+    "NMF",
+    "sparse_pca",
+    "mini_batch_sparse_pca",
+    "RPCA",
+    "ORPCA",
+    "ORNMF",
+)
+
+
+def _check_known(algorithm):
+    """A misspelt name gets the nearest names of eels_ae and HyperSpy, rather
+    than HyperSpy's list alone (which does not know eels_ae's)."""
+    import difflib
+
+    if not isinstance(algorithm, str) or algorithm in _HYPERSPY_ALGORITHMS:
+        return
+    names = {n.lower(): n for n in (*ALGORITHMS, *_HYPERSPY_ALGORITHMS)}
+    close = difflib.get_close_matches(algorithm.lower(), names, n=3, cutoff=0.6)
+    if not close:
+        return  # HyperSpy's own message
+    raise ValueError(
+        f"algorithm={algorithm!r} is not known; did you mean "
+        + " or ".join(repr(names[c]) for c in close)
+        + f"? eels_ae's: {', '.join(sorted(ALGORITHMS))}; HyperSpy's: "
+        + ", ".join(_HYPERSPY_ALGORITHMS)
+        + "."
+    )
+
+
 def _is_ours(algorithm):
     if isinstance(algorithm, str):
         return algorithm.lower() in ALGORITHMS
@@ -168,6 +202,7 @@ def _wrap(original, lazy):
         arguments = dict(bound.arguments)
         algorithm = arguments["algorithm"]
         if not _is_ours(algorithm):
+            _check_known(algorithm)
             out = original(self, *args, **kwargs)
             # HyperSpy's own results have no intensity scale, shift or
             # variability maps.

@@ -156,7 +156,27 @@ def make_signal_method(entry):
     method.__name__ = method.__qualname__ = entry.method
     method.__module__ = __name__
     method.__doc__ = _docstring(entry, take, result)
+    method.__signature__ = _signature(cls, take)
     return method
+
+
+def _signature(cls, take):
+    """What ``inspect.signature`` (Jupyter's Shift-Tab, IDEs) shows for a
+    generated method: every parameter of the estimator with its default,
+    keyword-only, rather than ``**params``. The method itself still takes
+    them as keywords and checks them against the estimator."""
+    P = inspect.Parameter
+    params = [
+        P("self", P.POSITIONAL_OR_KEYWORD),
+        P("model", P.POSITIONAL_OR_KEYWORD, default=None),
+        P("return_model", P.POSITIONAL_OR_KEYWORD, default=False),
+    ]
+    params += [P(k, P.KEYWORD_ONLY, default=None) for k in take.keywords]
+    seen = {p.name for p in params}
+    for name, p in inspect.signature(cls).parameters.items():
+        if name not in seen and p.kind is not P.VAR_KEYWORD:
+            params.append(P(name, P.KEYWORD_ONLY, default=p.default))
+    return inspect.Signature(params)
 
 
 def _extra(take):
