@@ -156,6 +156,21 @@ def test_early_stopping_and_full_run(X_ml):
     assert est.n_epochs_ == 7  # warm-up epochs always run in full
 
 
+def test_early_stop_closes_the_progress_bar_full_and_says_why(X_ml, capsys):
+    eels_ae.DAEU(
+        n_components=3,
+        max_epochs=200,
+        tol=0.5,
+        n_iter_no_change=2,
+        warmup_epochs=0,
+        random_state=0,
+        show_progressbar=True,
+    ).fit(X_ml)
+    last = capsys.readouterr().err.replace("\r", "\n").strip().splitlines()[-1]
+    assert "100%" in last and "3/3" in last
+    assert "stopped early at epoch 3" in last
+
+
 def test_ctrl_c_keeps_best_weights(X_ml):
     from eels_ae.streaming import RowStream
     from eels_ae.training import train

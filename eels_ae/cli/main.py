@@ -648,6 +648,12 @@ def main(argv=None):
     import eels_ae  # noqa: F401 - installs the algorithm names and methods
 
     hs.preferences.General.show_progressbar = False
+    # A warning reads "eels-ae train: warning: ..." on one line, without the
+    # source line Python would quote (the console script's own).
+    formatwarning = warnings.formatwarning
+    warnings.formatwarning = lambda message, category, *_, **__: (
+        f"eels-ae {args.command}: {category.__name__}: {message}\n"
+    )
     try:
         return args.func(args)
     except CommandError as err:
@@ -656,6 +662,8 @@ def main(argv=None):
     except KeyboardInterrupt:
         print(f"eels-ae {args.command}: interrupted", file=sys.stderr)
         return EXIT["interrupted"]
+    finally:
+        warnings.formatwarning = formatwarning
 
 
 if __name__ == "__main__":

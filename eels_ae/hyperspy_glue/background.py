@@ -279,15 +279,14 @@ def warn_far_extrapolation(energy, background_range, unmixed):
         return
     distance = float(np.asarray(energy)[unmixed].max()) - hi
     if distance > FAR_EXTRAPOLATION * (hi - lo):
+        # Short: it fires on every such call. The guide has the measurements
+        # (a 370-450 eV window on the bundled STO/LSMO image lost La M's layer
+        # with a per-pixel fit, kept it pooled).
         warn(
             f"the power law fitted over {lo:g}-{hi:g} eV is extrapolated "
-            f"{distance:.0f} eV above the window ({distance / (hi - lo):.1f}x its "
-            "width): its error grows with the distance and can exceed weak edges "
-            "far from the window (on the bundled STO/LSMO image, a 370-450 eV "
-            "window fitted pixel by pixel lost La M's layer; pooled between "
-            "neighbours, background_pooling > 0, it was kept). Check the "
-            "endmembers far above the window; for one edge, put the window just "
-            "before it and restrict the range with signal_mask."
+            f"{distance:.0f} eV above it ({distance / (hi - lo):.1f}x its width): "
+            "check the endmembers far from the window, or put the window just "
+            "before the edge and restrict the range with signal_mask."
         )
 
 

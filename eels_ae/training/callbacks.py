@@ -75,8 +75,16 @@ class ProgressBarCallback:
         self.bar.set_postfix(loss=f"{info.loss:.4g}")
 
     def on_train_end(self, result):
-        if self.bar is not None:
-            self.bar.close()
+        if self.bar is None:
+            return
+        if result.stopped_early or result.stopped:
+            # Ended before max_epochs on purpose: the bar says so and closes
+            # full, rather than stopping half way as a crash would.
+            why = "stopped early" if result.stopped_early else "stopped"
+            self.bar.set_postfix_str(f"{why} at epoch {result.n_epochs}", refresh=False)
+            self.bar.total = self.bar.n
+            self.bar.refresh()
+        self.bar.close()
 
 
 class StopAfter:
