@@ -139,15 +139,19 @@ def test_random_start_lets_the_decoder_learn(small_ml, X_ml):
     assert default.mean_sad_deg < 15 < 30 < slow.mean_sad_deg
 
 
+#: A DAEU that ``tol`` stops after 3 epochs on ``X_ml``.
+EARLY_STOP = dict(
+    n_components=3,
+    max_epochs=200,
+    tol=0.5,
+    n_iter_no_change=2,
+    warmup_epochs=0,
+    random_state=0,
+)
+
+
 def test_early_stopping_and_full_run(X_ml):
-    est = eels_ae.DAEU(
-        n_components=3,
-        max_epochs=200,
-        tol=0.5,
-        n_iter_no_change=2,
-        warmup_epochs=0,
-        random_state=0,
-    ).fit(X_ml)
+    est = eels_ae.DAEU(**EARLY_STOP).fit(X_ml)
     # The first epoch sets the best loss; two more without a 0.5 rad gain stop it.
     assert est.n_epochs_ == 3
     est = eels_ae.DAEU(
@@ -157,15 +161,7 @@ def test_early_stopping_and_full_run(X_ml):
 
 
 def test_early_stop_closes_the_progress_bar_full_and_says_why(X_ml, capsys):
-    eels_ae.DAEU(
-        n_components=3,
-        max_epochs=200,
-        tol=0.5,
-        n_iter_no_change=2,
-        warmup_epochs=0,
-        random_state=0,
-        show_progressbar=True,
-    ).fit(X_ml)
+    eels_ae.DAEU(**EARLY_STOP, show_progressbar=True).fit(X_ml)
     last = capsys.readouterr().err.replace("\r", "\n").strip().splitlines()[-1]
     assert "100%" in last and "3/3" in last
     assert "stopped early at epoch 3" in last
