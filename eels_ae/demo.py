@@ -97,8 +97,9 @@ def _real_data(out, lines, seed):
     figures.append(_save(evidence.plot(elbow=elbow), out / "real_n_components.png"))
     lines += [
         f"Number of components: `eels_ae.estimate_n_components` finds "
-        f"{evidence.n_components} (spatially coherent loading maps; HyperSpy's "
-        f"elbow: {elbow}); the unmixings below use 3.",
+        f"{evidence.n_components} (spatially coherent loading maps; the "
+        f"evidence supports {evidence.n_range[0]}-{evidence.n_range[1]}; "
+        f"HyperSpy's elbow: {elbow}); the unmixings below use 3.",
         "",
         "| method | time (s) | mean spectral angle, model vs data (deg) |",
         "|---|---|---|",

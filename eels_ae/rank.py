@@ -29,6 +29,10 @@ from .validation import check_finite
 
 __all__ = ["ComponentEvidence", "estimate_n_components"]
 
+#: Threshold of the spatial autocorrelation above which the test has too
+#: little power to count real components (their maps reach 0.5-1).
+SPATIAL_POWER = 0.6
+
 
 @dataclass
 class ComponentEvidence:
@@ -56,6 +60,15 @@ class ComponentEvidence:
     poisson_normalised : bool
         Whether the spectra were scaled as HyperSpy's
         ``normalize_poissonian_noise`` does (non-negative data).
+    n_range : (int, int)
+        What the evidence supports: ``n_components`` up to the count of a
+        test at half the ``z`` (or, where the image has too few pixels for
+        the spatial test to pass at all, up to the noise test's count).
+        ``n_range[0] == n_range[1]`` when the evidence is clear.
+    too_few_pixels : bool
+        True when the threshold is so high (few neighbour pairs) that the
+        spatial test can hardly count anything: ``n_components`` is then a
+        floor, not an estimate (a warning says so).
     """
 
     n_components: int
@@ -65,6 +78,8 @@ class ComponentEvidence:
     spatial_correlation: np.ndarray
     threshold: float
     poisson_normalised: bool
+    n_range: tuple = (1, 1)
+    too_few_pixels: bool = False
 
     def plot(self, elbow=None):
         """Scree plot with the noise edge, and the spatial coherence of each
@@ -129,7 +144,11 @@ class ComponentEvidence:
 
         for ax in (a, b):
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        fig.suptitle(f"estimated number of components: {self.n_components}")
+        low, high = self.n_range
+        fig.suptitle(
+            f"estimated number of components: {self.n_components}"
+            + (f" (the evidence supports {low}-{high})" if high > low else "")
+        )
         fig.tight_layout()
         return fig
 
@@ -218,20 +237,46 @@ def estimate_n_components(X, max_components=20, z=5.0, random_state=0):
     maps = loadings.T.reshape(k, rows, cols)
     r, pairs = _spatial_autocorrelation(maps)
     threshold = float(z) / np.sqrt(max(pairs, 1))
-    count = 1
-    while count < k and r[count] > threshold:
-        count += 1
+    count = _leading(r, threshold, k)
+    n_above = int((s > edge).sum())
+    # The smooth maps of real components reach an autocorrelation of 0.5-1;
+    # a threshold near that leaves the test without power (a 10-pixel line
+    # scan: 9 pairs, threshold 1.7, nothing can count).
+    too_few = threshold > SPATIAL_POWER
+    high = max(count, _leading(r, threshold / 2.0, k))
+    if too_few:
+        high = max(high, n_above)
+        from .validation import warn
+
+        warn(
+            f"{name}: {n} pixels give the spatial test no power (a map must "
+            f"reach an autocorrelation of {threshold:.2f} to count): "
+            f"{count} is a floor; the singular values put {n_above} above the "
+            f"noise. The evidence supports {count}-{high} (n_range); look at "
+            "the maps of each."
+        )
     # Singular values on the scale of all pixels (the sample may be smaller).
     s_all = s * np.sqrt(n / ns)
     return ComponentEvidence(
         n_components=count,
         singular_values=s_all,
         noise_edge=float(edge * np.sqrt(n / ns)),
-        n_above_edge=int((s > edge).sum()),
+        n_above_edge=n_above,
         spatial_correlation=r,
         threshold=threshold,
         poisson_normalised=bool(poisson),
+        n_range=(count, int(high)),
+        too_few_pixels=bool(too_few),
     )
+
+
+def _leading(r, threshold, k):
+    """How many leading components count: the first, and those after it
+    whose autocorrelation passes ``threshold``, up to the first that fails."""
+    count = 1
+    while count < k and r[count] > threshold:
+        count += 1
+    return count
 
 
 def _spatial_autocorrelation(maps):

@@ -32,6 +32,23 @@ def test_finds_the_number_of_smoothly_mixed_components(R, seed):
     assert (ev.spatial_correlation[1:R] > ev.threshold).all()
 
 
+@pytest.mark.parametrize("R, seed", [(2, 1), (3, 2)])
+def test_clear_evidence_gives_one_number(R, seed):
+    ev = eels_ae.estimate_n_components(_smooth_mixture(R, seed=seed))
+    assert ev.n_range == (R, R) and not ev.too_few_pixels
+
+
+def test_a_short_line_scan_warns_and_gives_a_range_not_a_false_number():
+    """10 pixels: 9 neighbour pairs, a threshold no map can pass. The result
+    says so and reports a range that holds the truth (3 components)."""
+    cube = _smooth_mixture(3, shape=(1, 10), counts=20000.0, seed=4)
+    with pytest.warns(UserWarning, match="no power"):
+        ev = eels_ae.estimate_n_components(cube)
+    assert ev.too_few_pixels
+    low, high = ev.n_range
+    assert low == ev.n_components and low <= 3 <= high
+
+
 def test_pure_noise_has_one_component():
     rng = np.random.default_rng(5)
     spectrum = 20 * np.exp(-np.linspace(0, 3, 200))
