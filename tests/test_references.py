@@ -154,6 +154,30 @@ def test_real_interface_coefficients_follow_the_layers():
     assert np.median(chi2[:10]) < 1.5
 
 
+def test_one_figure_for_an_image_and_profiles_for_a_line_scan():
+    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+
+    s = load_example("DMReader_SpectrumImage_SI-EELS.dm3")
+    # Spectra cut from the image share its title: numbered, or named.
+    fit = eels_ae.fit_references(s, [s.inav[2, 2], s.inav[2, 24]])
+    assert fit.names == ["reference 0", "reference 1"]
+    fig = fit.plot()
+    assert isinstance(fig, Figure) and len(fig.axes) >= 3  # 2 maps + chi-square
+    plt.close(fig)
+    line = s.inav[2]
+    fit = eels_ae.fit_references(
+        line, [line.inav[2], line.inav[24]], names=["STO", "LSMO"]
+    )
+    fig = fit.plot()
+    top, bottom = fig.axes
+    assert [t.get_text() for t in top.get_legend().get_texts()] == ["STO", "LSMO"]
+    assert len(top.lines[0].get_xdata()) == 49  # one point per pixel of the scan
+    plt.close(fig)
+    with pytest.raises(ValueError, match="names"):
+        eels_ae.fit_references(line, [line.inav[2]], names=["a", "b"])
+
+
 def test_bad_references_get_clear_errors(syn):
     with pytest.raises(ValueError, match=r"\(n_references, 903\)"):
         eels_ae.fit_references(syn.signal, np.ones((2, 10)))

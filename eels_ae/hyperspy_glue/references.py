@@ -62,15 +62,56 @@ class ReferenceFit:
     notes: list = field(default_factory=list)
 
     def plot(self, **kwargs):
-        """The coefficient maps and the reduced chi-square map side by side
-        (:func:`hyperspy.api.plot.plot_images`; ``kwargs`` go to it)."""
+        """One figure of the fit: the coefficient maps and the reduced
+        chi-square map side by side on an image
+        (:func:`hyperspy.api.plot.plot_images`; ``kwargs`` go to it), or, on
+        a line scan, the coefficient profiles and the reduced chi-square
+        along the calibrated scan axis.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+        """
         import hyperspy.api as hs
 
+        if self._is_line_scan():
+            return self._plot_profiles()
         maps = [self.coefficients.inav[i] for i in range(len(self.names))]
         kwargs.setdefault("label", [*self.names, "reduced chi-square"])
         kwargs.setdefault("colorbar", "multi")
         kwargs.setdefault("axes_decor", "off")
-        return hs.plot.plot_images([*maps, self.reduced_chi2], **kwargs)
+        axes = hs.plot.plot_images([*maps, self.reduced_chi2], **kwargs)
+        return np.ravel(axes)[0].figure
+
+    def _is_line_scan(self):
+        return 1 in self.reduced_chi2.data.shape or self.reduced_chi2.data.ndim == 1
+
+    def _plot_profiles(self):
+        import matplotlib.pyplot as plt
+
+        axes = [
+            a for a in self.reduced_chi2.axes_manager.signal_axes if a.size > 1
+        ] or list(self.reduced_chi2.axes_manager.signal_axes)
+        axis = axes[0]
+        x = axis.axis
+        coefficients = np.asarray(self.coefficients.data).reshape(len(self.names), -1)
+        chi2 = np.asarray(self.reduced_chi2.data).ravel()
+        fig, (top, bottom) = plt.subplots(
+            2, 1, sharex=True, figsize=(7, 5), height_ratios=(2, 1)
+        )
+        for name, c in zip(self.names, coefficients, strict=True):
+            top.plot(x, c, "o-", ms=3, label=name)
+        top.set_ylabel("coefficient (1 = the reference)")
+        top.legend(fontsize=8)
+        top.set_title("reference coefficients along the scan")
+        bottom.plot(x, chi2, "k.-", ms=3)
+        bottom.axhline(1.0, color="0.5", ls=":", lw=1)
+        bottom.set_ylabel("reduced chi-square")
+        units = axis.units if isinstance(axis.units, str) and axis.units else ""
+        name = axis.name if isinstance(axis.name, str) else "position"
+        bottom.set_xlabel(f"{name} ({units})" if units else name)
+        fig.tight_layout()
+        return fig
 
     def __repr__(self):
         chi2 = float(np.nanmedian(self.reduced_chi2.data))
@@ -81,7 +122,13 @@ class ReferenceFit:
 
 
 def fit_references(
-    s, references, *, nonnegative=True, sum_to_one=False, signal_range=None
+    s,
+    references,
+    *,
+    nonnegative=True,
+    sum_to_one=False,
+    signal_range=None,
+    names=None,
 ):
     """Fit known reference spectra in every pixel (multiple linear regression).
 
@@ -112,6 +159,10 @@ def fit_references(
     signal_range : (float, float), optional
         Energy range to fit (axis units), e.g. ``(440.0, 700.0)`` to leave out
         a region the references do not describe.
+    names : list of str, optional
+        A name per reference (the maps' titles). By default the references'
+        titles; where they share one (spectra cut from the same image),
+        "reference 0", "reference 1", ...
 
     Returns
     -------
@@ -147,7 +198,13 @@ def fit_references(
         s = s.isig[lo:hi]
     si = signal_to_spectrum_image(s, name)
     energy = s.axes_manager.signal_axes[0]
-    M, names, notes = _reference_matrix(references, energy)
+    M, default_names, notes = _reference_matrix(references, energy)
+    if names is None:
+        names = default_names
+    else:
+        names = [str(n) for n in names]
+        if len(names) != len(M):
+            raise ValueError(f"names: {len(names)} name(s) for {len(M)} reference(s).")
     R, B = M.shape
     if B <= R:
         raise ValueError(
@@ -259,7 +316,9 @@ def _reference_matrix(references, energy):
         rows.append(_on_axis(ref, ref_name, energy, notes))
     M = np.array(rows)
     if len(set(names)) < len(names):
-        names = [f"{n} ({i})" for i, n in enumerate(names)]
+        # Spectra cut from one image share its title: the title would not
+        # tell them apart.
+        names = [f"reference {i}" for i in range(len(names))]
     return M, names, notes
 
 
