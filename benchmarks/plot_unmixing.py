@@ -1,4 +1,4 @@
-"""Bar plots of the unmixing benchmarks, like Figures 4 and 5 of source 004.
+"""Bar plots of the unmixing benchmarks, like Figures 4 and 5 of Brun et al. 2024.
 
 Reads ``results/unmixing.json`` (``benchmarks/unmixing.py``) and
 ``results/unmixing_variants.json`` (``benchmarks/unmixing_variants.py``) and
@@ -64,7 +64,7 @@ def plot_protocol():
                 unit,
             )
     fig.suptitle(
-        "Chequerboard protocol (source 004): mean +- std over seeds, log scale"
+        "Chequerboard protocol (Brun et al. 2024): mean +- std over seeds, log scale"
     )
     fig.tight_layout()
     return _save(fig, "unmixing_sad_nmse.png")

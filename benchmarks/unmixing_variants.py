@@ -5,9 +5,9 @@ The chequerboard protocol of ``benchmarks/unmixing.py`` (64 x 64 pixels,
 8 x 8 blocks, 9 x 9 averaging, Poisson noise at 10000 counts per spectrum)
 with one variation at a time (:func:`eels_ae.data.chequerboard_spectrum_image`):
 
-- ``drift``: the spectra shift by 0 to 1.5 eV across the scan (source 003);
+- ``drift``: the spectra shift by 0 to 1.5 eV across the scan (Pate et al. 2021);
 - ``no pure pixel``: the last component never exceeds 60 % (the Ru case of
-  source 004);
+  Brun et al. 2024);
 - ``thickness``: the intensity grows 1x to 2x along y;
 - ``broadening``: the spectra are blurred by 0 to 1 eV (standard deviation)
   along y;

@@ -1,7 +1,7 @@
 """Energy shifts of spectra: moving them, and measuring how far they moved.
 
 A spectrometer that drifts during a scan moves every spectrum along the
-energy axis by its own amount (source 003 saw 1.5 eV across a scan). A
+energy axis by its own amount (Pate et al. 2021 saw 1.5 eV across a scan). A
 drifted spectrum is not a linear mixture of the endmembers, so linear
 unmixing needs the spectra aligned first; these are the two operations that
 takes, on arrays of spectra ``(n, channels)``.

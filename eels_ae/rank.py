@@ -1,6 +1,6 @@
 """How many components a spectrum image holds: the evidence and an estimate.
 
-Source 004 calls the choice of the number of endmembers delicate, and the
+Brun et al. (2024) call the choice of the number of endmembers delicate, and the
 usual tools look at the singular values only: HyperSpy's
 ``estimate_elbow_position`` finds the elbow of the scree plot, and a noise
 test keeps the singular values above the largest one pure noise would give

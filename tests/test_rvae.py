@@ -374,3 +374,27 @@ def test_result_figures_and_histograms(motif_signal):
 
 def test_rvae_is_installed_on_signals():
     assert hs.signals.Signal1D.rvae is eels_ae.hyperspy_glue.rvae
+
+
+def test_integer_counts_get_their_maps_without_hyperspy_refusing_them():
+    """int16 detector counts (as dm files hold): the NMF behind the maps runs
+    on a float copy; the user's signal keeps its dtype and data."""
+    import warnings
+
+    from eels_ae.data.examples import load_example
+
+    s = load_example()
+    s.data = np.round(s.data).astype("int16")
+    before = s.data.copy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = s.rvae(
+            n_components=3,
+            window=4,
+            max_epochs=1,
+            patches_per_epoch=50,
+            random_state=0,
+            show_progressbar=False,
+        )
+    assert result.angle.data.size > 0
+    assert s.data.dtype == np.int16 and np.array_equal(s.data, before)

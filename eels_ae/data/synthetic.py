@@ -559,7 +559,7 @@ def chequerboard_spectrum_image(
         Energy shift of each pixel's spectrum, in eV (edges and background
         move together, as with a drifting spectrometer): a number ramps it
         linearly from 0 to that value across the image (along x, as a drift
-        during the scan; source 003 saw 1.5 eV), or give a ``(height,
+        during the scan; Pate et al. 2021 saw 1.5 eV), or give a ``(height,
         width)`` map. A drifted spectrum is not a linear mixture of the
         endmembers.
     broadening : float or ndarray, optional
@@ -571,7 +571,7 @@ def chequerboard_spectrum_image(
         to that value along y, or give a map. Applied after ``dose``, so the
         mean counts change with it.
     no_pure_component : int, optional
-        A component with no pure pixel (as Ru in source 004): its abundance
+        A component with no pure pixel (as Ru in Brun et al. 2024): its abundance
         is capped at ``max_abundance`` and the excess shared among the other
         components of the pixel in proportion to theirs (or equally where
         they are all zero).

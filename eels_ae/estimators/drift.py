@@ -28,7 +28,7 @@ class DriftAwareUnmixing(UnmixingEstimator):
     __doc__ = """Linear unmixing with a per-pixel energy shift, estimated jointly.
 
     A spectrometer that drifts during the scan moves each spectrum along the
-    energy axis (source 003 saw 1.5 eV across a scan); a drifted spectrum is
+    energy axis (Pate et al. 2021 saw 1.5 eV across a scan); a drifted spectrum is
     not a linear mixture of the endmembers, so every linear method loses
     accuracy. This estimator starts from the endmembers of ``unmixer``, then
     alternates ``n_iter`` times: refine the endmembers by least squares over

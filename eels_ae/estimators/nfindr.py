@@ -13,9 +13,10 @@ __all__ = ["NFINDR"]
 class NFINDR(PurePixelUnmixing):
     __doc__ = """N-FINDR + FCLS, as a scikit-learn estimator.
 
-    N-FINDR (Winter 1999 [Winter1999]_; compared on EELS in source 002) picks
-    the ``n_components`` spectra that span the simplex of largest volume in
-    the leading principal components of the data (it assumes that some
+    N-FINDR (Winter 1999 [Winter1999]_; compared on EELS in Kalinin's
+    lecture notes) picks the ``n_components`` spectra that span the simplex
+    of largest volume in the leading principal components of the data (it
+    assumes that some
     pixels are pure, as VCA does); the picked spectra are projected onto the
     data's signal subspace to remove their noise, and fully constrained
     least squares gives abundances that are non-negative and sum to one.

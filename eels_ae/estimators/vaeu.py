@@ -20,7 +20,7 @@ class VAEU(AutoencoderUnmixing):
     hyperspectral unmixing accounting for endmember variability", IEEE TGRS
     60, 2022) [Shi2022]_: real EELS spectrum images are not linear mixtures
     of fixed endmembers (thickness, density, broadening, damage change them
-    from pixel to pixel; source 004's conclusion). Each spectrum is modelled
+    from pixel to pixel; the conclusion of Brun et al. 2024). Each spectrum is modelled
     as ``c * sum_r a_r E_r`` with its own endmembers ``E_r = exp(g_r(z))
     (M_r + D_r(z))``: the mean endmembers ``M`` (``components_``) changed by
     an intensity factor per endmember and a shape change, both decoded from

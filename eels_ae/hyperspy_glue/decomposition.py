@@ -386,14 +386,10 @@ def _on_float_copy(original, arguments):
 
     HyperSpy refuses integer data in ``decomposition``; eels_ae's algorithms
     take counts as they come. The results are moved to the signal, whose data
-    stay as they are.
+    stay as they are. Silent: nothing is wrong, and a note on every call of
+    every dm file was noise.
     """
     signal = arguments["self"]
-    warn(
-        f"the data are integer counts ({signal.data.dtype}): eels_ae unmixes a "
-        "float32 copy and leaves the signal's data as they are (HyperSpy's own "
-        "algorithms need s.change_dtype('float32') first)."
-    )
     work = copy_with_new_data(signal, signal.data.astype(np.float32))
     work.learning_results.__dict__.update(copy.copy(signal.learning_results.__dict__))
     out = original(**{**arguments, "self": work})

@@ -119,7 +119,12 @@ def _nmf_loadings(signal, n, random_state):
 
     # A new signal object around the same data: decomposition does not write
     # to the data, and the results land in the copy's learning_results.
-    work = copy_with_new_data(signal, signal.data)
+    # HyperSpy decomposes floating-point data only: integer detector counts
+    # (int16 dm files) are converted on the copy.
+    data = signal.data
+    if data.dtype.kind in "iub":
+        data = data.astype("float32")
+    work = copy_with_new_data(signal, data)
     nmf = NMF(n_components=n, init="nndsvda", max_iter=500, random_state=random_state)
     try:
         work.decomposition(algorithm=nmf, output_dimension=n, print_info=False)

@@ -1,5 +1,5 @@
 """Known reference spectra fitted in every pixel: multiple linear regression
-with coefficient, residual and reduced chi-square maps (source 002)."""
+with coefficient, residual and reduced chi-square maps (Kalinin's lecture notes)."""
 
 from __future__ import annotations
 
