@@ -48,17 +48,42 @@ __all__ = [
 _PACKAGE_DIR = __file__.rsplit("/", 1)[0]
 
 
+def _library_dirs():
+    """eels_ae's folder and those of the libraries its calls pass through
+    (scikit-learn's and HyperSpy's wrappers): a warning points past them."""
+    import importlib.util
+    import os
+
+    dirs = [_PACKAGE_DIR]
+    for name in ("sklearn", "hyperspy", "dask", "exspy"):
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.origin:
+            dirs.append(os.path.dirname(spec.origin))
+    return tuple(dirs)
+
+
+_LIBRARY_DIRS = None
+
+
 def warn(message, category=UserWarning):
-    """Warn, pointing at the first caller outside eels_ae (the user's line).
+    """Warn, pointing at the first caller outside eels_ae and the libraries
+    it is called through (the user's line).
 
     One place for the stack level: estimators reach their warnings through
-    different call depths (``fit`` -> ``_prepare`` -> checks).
+    different call depths (``fit`` -> ``_prepare`` -> checks), and through
+    HyperSpy's ``decomposition`` and scikit-learn's wrappers; a warning that
+    pointed into those would also be shown once per place, not per call.
     """
     import sys
 
+    global _LIBRARY_DIRS
+    if _LIBRARY_DIRS is None:
+        _LIBRARY_DIRS = _library_dirs()
     level, frame = 1, sys._getframe(1)
-    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+    while frame is not None and frame.f_code.co_filename.startswith(_LIBRARY_DIRS):
         frame, level = frame.f_back, level + 1
+    if frame is None:  # called from eels_ae's own entry points only
+        level = 1
     warnings.warn(message, category, stacklevel=level + 1)
 
 

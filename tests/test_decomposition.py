@@ -345,3 +345,24 @@ def test_a_misspelt_algorithm_gets_the_nearest_names():
     # Nothing near: HyperSpy's own message, as without eels_ae.
     with pytest.raises(ValueError, match="not recognised"):
         s.decomposition(algorithm="xyz", output_dimension=2)
+
+
+def test_warnings_point_at_the_users_line_through_hyperspy_and_sklearn():
+    """A warning from inside a decomposition names the caller's file and line
+    (not HyperSpy's or scikit-learn's wrappers), so Python shows it where the
+    user called and, by default, once per call site."""
+    from eels_ae.data.examples import load_example
+
+    s = load_example("DMReader_SpectrumImage_SI-EELS.dm3")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        s.decomposition(
+            algorithm="daeu",
+            output_dimension=2,
+            max_epochs=1,
+            show_progressbar=False,
+            print_info=False,
+        )
+    ours = [w for w in caught if "batch_size" in str(w.message)]
+    assert len(ours) == 1
+    assert ours[0].filename == __file__
