@@ -259,3 +259,24 @@ def test_a_drift_aware_model_writes_the_shift_map_of_each_scan(tmp_path, capsys)
     assert shift.data.shape == expected.data.shape == (49, 6)
     np.testing.assert_allclose(shift.data, expected.data, atol=1e-6)
     assert "eV" in shift.metadata.General.title
+
+
+def test_result_figures_have_calibrated_axes_and_profiles_on_line_scans():
+    from matplotlib.figure import Figure
+
+    from eels_ae.hyperspy_glue.result_figures import draw_result
+
+    s = hs.load(DM3)
+    s.decomposition(algorithm="vca", output_dimension=2, print_info=False)
+    fig = Figure()
+    draw_result(fig, "unmixing", s, None)
+    maps = fig.axes[1]  # the first abundance map (after the endmembers)
+    assert maps.get_xlabel() == "x" and maps.get_ylabel() == "y"
+    line = s.inav[2]
+    line.decomposition(algorithm="vca", output_dimension=2, print_info=False)
+    fig = Figure()
+    draw_result(fig, "unmixing", line, None)
+    endmembers, profiles = fig.axes
+    assert len(profiles.lines) == 2  # one profile per abundance, not 1-px images
+    assert len(profiles.lines[0].get_xdata()) == 49
+    assert profiles.get_xlabel() == "y"

@@ -11,24 +11,59 @@ import numpy as np
 __all__ = ["result_figure_png"]
 
 
-def _image_grid(fig, stack, title, first_row=0, limits=(None, None)):
+def _label(axis):
+    name = axis.name if isinstance(axis.name, str) else ""
+    units = axis.units if isinstance(axis.units, str) else ""
+    return f"{name} ({units})" if units else name
+
+
+def _image_grid(fig, stack, title, axes=(), first_row=0, limits=(None, None)):
     """One panel per image of a (n, rows, columns) stack, with colour bars,
-    below ``first_row`` rows of other panels."""
+    below ``first_row`` rows of other panels, on the calibrated ``axes``
+    (x, y: HyperSpy axes of the map's columns and rows); a line scan (one
+    row or one column) is drawn as profiles in one panel."""
     n = stack.shape[0]
+    if 1 in stack.shape[1:]:
+        ax = fig.add_subplot(first_row + 1, 1, first_row + 1)
+        long_axes = [a for a in axes if a.size > 1] or list(axes)
+        x = long_axes[0].axis if long_axes else np.arange(stack[0].size)
+        for i in range(n):
+            ax.plot(x, stack[i].ravel(), "o-", ms=3, label=f"{title} {i}")
+        ax.set_xlabel(_label(long_axes[0]) if long_axes else "pixel")
+        ax.set_ylabel(title)
+        if limits != (None, None):
+            ax.set_ylim(limits[0] - 0.05, limits[1] + 0.05)
+        ax.legend(fontsize=8)
+        return
     cols = min(n, 4)
     rows = int(np.ceil(n / cols)) + first_row
+    extent = None
+    if len(axes) == 2:
+        xa, ya = axes
+        extent = (
+            xa.axis[0] - xa.scale / 2,
+            xa.axis[-1] + xa.scale / 2,
+            ya.axis[-1] + ya.scale / 2,
+            ya.axis[0] - ya.scale / 2,
+        )
     for i in range(n):
         ax = fig.add_subplot(rows, cols, first_row * cols + i + 1)
         image = ax.imshow(
             stack[i],
-            aspect="auto",
+            aspect="equal" if extent is not None else "auto",
             interpolation="nearest",
             vmin=limits[0],
             vmax=limits[1],
+            extent=extent,
         )
         ax.set_title(f"{title} {i}")
-        ax.set_xticks([])
-        ax.set_yticks([])
+        if extent is None:
+            ax.set_xticks([])
+            ax.set_yticks([])
+        else:
+            ax.set_xlabel(_label(axes[0]), fontsize=8)
+            ax.set_ylabel(_label(axes[1]), fontsize=8)
+            ax.tick_params(labelsize=7)
         fig.colorbar(image, ax=ax, fraction=0.046)
 
 
@@ -47,7 +82,14 @@ def draw_result(fig, kind, signal, result):
         ax.set_xlabel(f"{axis.name} ({axis.units})")
         ax.set_ylabel("intensity (counts per channel)")
         ax.legend(fontsize=8)
-        _image_grid(fig, maps, "abundance", first_row=1, limits=(0, 1))
+        _image_grid(
+            fig,
+            maps,
+            "abundance",
+            axes=tuple(signal.axes_manager.navigation_axes),
+            first_row=1,
+            limits=(0, 1),
+        )
         fig.suptitle("endmembers, and abundances (fraction; sums to 1 per pixel)")
     elif kind == "denoising":
         ax = fig.add_subplot(111)
@@ -61,7 +103,9 @@ def draw_result(fig, kind, signal, result):
     elif kind == "representation":
         latent = np.asarray(result.latent.data)
         latent = latent.reshape(latent.shape[0], -1, latent.shape[-1])
-        _image_grid(fig, latent, "latent")
+        _image_grid(
+            fig, latent, "latent", axes=tuple(result.latent.axes_manager.signal_axes)
+        )
     else:
         ax = fig.add_subplot(111)
         image = ax.imshow(np.asarray(result.data), interpolation="nearest")
