@@ -56,7 +56,7 @@ class VAEU(AutoencoderUnmixing):
         Fully constrained least squares with the mean endmembers, or the
         encoder's output. On the synthetic sets FCLS gave 2-5 times lower
         abundance error (NMSE).
-    intensity : {"per_pixel", "fixed"}, default "per_pixel"
+    intensity : {"per_pixel", "fixed", "auto"}, default "per_pixel"
         As for :class:`DAEU`, but ``"per_pixel"`` by default, as the model
         itself has a free intensity per pixel: K set with a 1-2x thickness
         ramp, NMSE 0.07-0.09 vs 0.24-0.36 with ``"fixed"``; without thickness
