@@ -60,6 +60,10 @@ class ComponentEvidence:
     poisson_normalised : bool
         Whether the spectra were scaled as HyperSpy's
         ``normalize_poissonian_noise`` does (non-negative data).
+    outliers : list of int
+        Components (0 = the first) whose loading map is a few pixels
+        (spikes, hot pixels): neither counted nor stopping the count; a
+        warning names them.
     n_range : (int, int)
         What the evidence supports: ``n_components`` up to the count of a
         test at half the ``z`` (or, where the image has too few pixels for
@@ -80,6 +84,7 @@ class ComponentEvidence:
     poisson_normalised: bool
     n_range: tuple = (1, 1)
     too_few_pixels: bool = False
+    outliers: list = None
 
     def plot(self, elbow=None):
         """Scree plot with the noise edge, and the spatial coherence of each
@@ -210,12 +215,12 @@ def estimate_n_components(X, max_components=20, z=5.0, random_state=0):
     stream = RowStream(spectra)
     col_mean = np.zeros(B)
     for _, block in stream.blocks():
-        col_mean += block.sum(axis=0, dtype=np.float64)
+        col_mean += _despiked(block).sum(axis=0, dtype=np.float64)
     col_mean /= n
     poisson = summary.n_negative == 0
 
     def normalised(block):
-        block = np.asarray(block, dtype=np.float64)
+        block = _despiked(block)
         if not poisson:
             return block
         rows = np.sqrt(np.clip(block.mean(axis=1), 1e-12, None))[:, None]
@@ -237,13 +242,23 @@ def estimate_n_components(X, max_components=20, z=5.0, random_state=0):
     maps = loadings.T.reshape(k, rows, cols)
     r, pairs = _spatial_autocorrelation(maps)
     threshold = float(z) / np.sqrt(max(pairs, 1))
-    count = _leading(r, threshold, k)
+    outliers = [i for i in range(1, k) if _few_pixels(maps[i])]
+    count = _leading(r, threshold, k, outliers)
     n_above = int((s > edge).sum())
     # The smooth maps of real components reach an autocorrelation of 0.5-1;
     # a threshold near that leaves the test without power (a 10-pixel line
     # scan: 9 pairs, threshold 1.7, nothing can count).
     too_few = threshold > SPATIAL_POWER
-    high = max(count, _leading(r, threshold / 2.0, k))
+    high = max(count, _leading(r, threshold / 2.0, k, outliers))
+    if outliers:
+        from .validation import warn
+
+        warn(
+            f"{name}: the maps of component(s) {outliers} are a few pixels each "
+            "(X-ray spikes or hot pixels?): not counted. Remove them before "
+            "unmixing (HyperSpy's s.spikes_removal_tool()), or they become "
+            "endmembers."
+        )
     if too_few:
         high = max(high, n_above)
         from .validation import warn
@@ -267,14 +282,50 @@ def estimate_n_components(X, max_components=20, z=5.0, random_state=0):
         poisson_normalised=bool(poisson),
         n_range=(count, int(high)),
         too_few_pixels=bool(too_few),
+        outliers=outliers,
     )
 
 
-def _leading(r, threshold, k):
+def _despiked(block, width=5, z=10.0):
+    """``block`` (float64) with single-channel outliers (X-ray spikes) set to
+    the median of their ``width`` neighbours: a channel more than ``z``
+    robust standard deviations of the spectrum's own residual above it.
+    For counting only; a spike's component would take the place of a
+    phase's in the leading singular vectors."""
+    from scipy.ndimage import median_filter
+
+    block = np.array(block, dtype=np.float64)
+    if block.shape[1] < 2 * width:
+        return block
+    med = median_filter(block, size=(1, width), mode="nearest")
+    resid = block - med
+    scale = 1.4826 * np.median(np.abs(resid), axis=1, keepdims=True)
+    # Counts: never below the Poisson noise of the median (a 3-count channel
+    # among zeros at low dose is noise, not a spike).
+    scale = np.maximum(scale, np.sqrt(np.clip(med, 0.0, None) + 1.0))
+    spikes = resid > z * scale
+    block[spikes] = med[spikes]
+    return block
+
+
+def _few_pixels(loading_map, top=3, share=0.5):
+    """Whether ``top`` pixels hold more than ``share`` of a map's energy (a
+    spike's component, not a phase's)."""
+    m = np.ravel(loading_map - np.median(loading_map)) ** 2
+    total = m.sum()
+    return bool(total > 0 and np.sort(m)[-top:].sum() > share * total)
+
+
+def _leading(r, threshold, k, skip=()):
     """How many leading components count: the first, and those after it
-    whose autocorrelation passes ``threshold``, up to the first that fails."""
+    whose autocorrelation passes ``threshold``, up to the first that fails
+    (components in ``skip`` are passed over)."""
     count = 1
-    while count < k and r[count] > threshold:
+    for i in range(1, k):
+        if i in skip:
+            continue
+        if r[i] <= threshold:
+            break
         count += 1
     return count
 

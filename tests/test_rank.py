@@ -49,6 +49,22 @@ def test_a_short_line_scan_warns_and_gives_a_range_not_a_false_number():
     assert low == ev.n_components and low <= 3 <= high
 
 
+def test_spikes_and_hot_pixels_do_not_take_the_place_of_phases():
+    """X-ray spikes (one channel, 50x the spectrum's largest) in 1 % of the
+    pixels and two hot pixels (whole spectra 20x brighter): the count stays
+    right; the hot pixels' component is named in a warning."""
+    rng = np.random.default_rng(7)
+    cube = _smooth_mixture(3, seed=2)
+    flat = cube.reshape(-1, cube.shape[-1])
+    rows = rng.choice(len(flat), len(flat) // 100, replace=False)
+    flat[rows, rng.integers(0, flat.shape[1], rows.size)] += 50 * flat.max()
+    assert eels_ae.estimate_n_components(cube).n_components == 3
+    flat[[100, 900]] *= 20
+    with pytest.warns(UserWarning, match="a few pixels"):
+        ev = eels_ae.estimate_n_components(cube)
+    assert ev.n_components == 3 and ev.outliers
+
+
 def test_pure_noise_has_one_component():
     rng = np.random.default_rng(5)
     spectrum = 20 * np.exp(-np.linspace(0, 3, 200))
