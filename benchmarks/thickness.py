@@ -51,19 +51,12 @@ SEEDS = (0, 1, 2)
 
 
 def true_edge_sums(syn, edges):
-    """Counts of each metal's edge (endmember minus the common background)
-    above the window, at the endmembers' scale."""
-    from eels_ae.data.scenes import LINE_EDGE_SETS
-    from eels_ae.data.synthetic import _power_law, _render
+    """Counts of each metal's edge above the window, at the endmembers'
+    scale."""
+    from eels_ae.data.scenes import line_scan_edges
 
-    spec = LINE_EDGE_SETS[edges]
-    offset, scale, size = spec["axis"]
-    bg = _render(lambda e: _power_law(e, offset, spec["r"]), offset, scale, size, 1.0)
-    M = syn.endmember_array
-    energy = offset + scale * np.arange(size)
-    above = energy > WINDOWS[edges][1]
-    # The edges are nil at the first channel (50 eV below the first onset).
-    return np.array([(m - m[0] / bg[0] * bg)[above].sum() for m in M])
+    energy = syn.signal.axes_manager.signal_axes[0].axis
+    return line_scan_edges(syn, edges)[:, energy > WINDOWS[edges][1]].sum(axis=1)
 
 
 def share_error(syn, edges, loadings, factors, scale):

@@ -15,6 +15,7 @@ errors of this module, so a given mistake reads the same wherever it is made:
 
 from __future__ import annotations
 
+import functools
 import numbers
 import warnings
 from dataclasses import dataclass
@@ -48,6 +49,7 @@ __all__ = [
 _PACKAGE_DIR = __file__.rsplit("/", 1)[0]
 
 
+@functools.lru_cache(maxsize=1)
 def _library_dirs():
     """eels_ae's folder and those of the libraries its calls pass through
     (scikit-learn's and HyperSpy's wrappers): a warning points past them."""
@@ -62,9 +64,6 @@ def _library_dirs():
     return tuple(dirs)
 
 
-_LIBRARY_DIRS = None
-
-
 def warn(message, category=UserWarning):
     """Warn, pointing at the first caller outside eels_ae and the libraries
     it is called through (the user's line).
@@ -76,11 +75,9 @@ def warn(message, category=UserWarning):
     """
     import sys
 
-    global _LIBRARY_DIRS
-    if _LIBRARY_DIRS is None:
-        _LIBRARY_DIRS = _library_dirs()
+    libraries = _library_dirs()
     level, frame = 1, sys._getframe(1)
-    while frame is not None and frame.f_code.co_filename.startswith(_LIBRARY_DIRS):
+    while frame is not None and frame.f_code.co_filename.startswith(libraries):
         frame, level = frame.f_back, level + 1
     if frame is None:  # called from eels_ae's own entry points only
         level = 1

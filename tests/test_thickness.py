@@ -19,16 +19,11 @@ WINDOW = (560.0, 630.0)
 def _first_metal_share_error(syn, s):
     """Mean |error| of the first metal's share of the edge counts along the
     scan (amounts: loading x intensity scale x factor sum above the window)."""
-    from eels_ae.data.scenes import LINE_EDGE_SETS
-    from eels_ae.data.synthetic import _power_law, _render
+    from eels_ae.data.scenes import line_scan_edges
 
-    spec = LINE_EDGE_SETS["MnFe"]
-    offset, scale, size = spec["axis"]
-    energy = offset + scale * np.arange(size)
+    energy = s.axes_manager.signal_axes[0].axis
     above = energy > WINDOW[1]
-    bg = _render(lambda e: _power_law(e, offset, spec["r"]), offset, scale, size, 1.0)
-    M = syn.endmember_array
-    sums = np.array([(m - m[0] / bg[0] * bg)[above].sum() for m in M])
+    sums = line_scan_edges(syn, "MnFe")[:, above].sum(axis=1)
     truth_amounts = syn.abundance_array.T * sums
     truth = truth_amounts[:, 0] / truth_amounts.sum(axis=1)
     lr = s.learning_results

@@ -44,6 +44,7 @@ __all__ = [
     "PROFILES",
     "oxide_endmembers",
     "oxide_scene",
+    "line_scan_edges",
     "smooth_drift",
     "thickness_line_scan",
 ]
@@ -341,3 +342,20 @@ def thickness_line_scan(
     syn.signal = syn.signal.inav[:, 0]
     syn.clean = syn.clean.inav[:, 0]
     return syn
+
+
+def line_scan_edges(syn, edges):
+    """The two metals' edges alone (each endmember less the common power-law
+    background), at the scale of ``syn.endmember_array``: the truth for the
+    edge counts of a :func:`thickness_line_scan` of edge pair ``edges``.
+
+    Returns
+    -------
+    ndarray, shape (2, n_channels)
+    """
+    spec = LINE_EDGE_SETS[edges]
+    offset, scale, size = spec["axis"]
+    bg = _render(lambda e: _power_law(e, offset, spec["r"]), offset, scale, size, 1.0)
+    M = syn.endmember_array
+    # The edges are nil at the first channel (40+ eV below the first onset).
+    return np.stack([m - m[0] / bg[0] * bg for m in M])

@@ -140,6 +140,18 @@ def pooled_exponent(r, weight, sigma=BACKGROUND_POOLING, contrast=3.0):
     return np.where(ok & (den > 0), num / np.where(den > 0, den, 1.0), r)
 
 
+def _window_sums(e_win, r, pixels=16384):
+    """``sum(e_win ** -r)`` for each pixel's exponent (NaN stays NaN), a
+    block of pixels at a time (one array, not a Python loop per pixel)."""
+    flat = np.ravel(r)
+    out = np.empty(flat.size)
+    log_e = np.log(e_win)[None, :]
+    for start in range(0, flat.size, pixels):
+        part = flat[start : start + pixels, None]
+        out[start : start + pixels] = np.exp(-part * log_e).sum(axis=1)
+    return out.reshape(np.shape(r))
+
+
 def _pooled_background(source, energy, window, parameters, sigma):
     """Refit each pixel's power law with its exponent pooled
     (:func:`pooled_exponent`), keeping the counts its fit puts in the window,
@@ -148,14 +160,10 @@ def _pooled_background(source, energy, window, parameters, sigma):
     Returns the background-free data and the new ``A`` and ``r`` maps."""
     A, r = parameters["A"], parameters["r"]
     e_win = energy[window]
-    old = np.array([np.sum(e_win**-v) if np.isfinite(v) else np.nan for v in r.ravel()])
-    old = old.reshape(r.shape)
+    old = _window_sums(e_win, r)
     weight = A * old  # the counts of the fitted curve in the window
     r_new = pooled_exponent(r, weight, sigma)
-    new = np.array(
-        [np.sum(e_win**-v) if np.isfinite(v) else np.nan for v in r_new.ravel()]
-    )
-    A_new = A * old / new.reshape(r.shape)
+    A_new = A * old / _window_sums(e_win, r_new)
     axis = source.axes_manager.signal_axes[0]
     # HyperSpy's power law on binned data is A * scale * E**-r per channel.
     factor = float(axis.scale) if axis.is_binned else 1.0
