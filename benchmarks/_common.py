@@ -106,3 +106,15 @@ def best_of(fn, repeat):
         out = fn()
         times.append(time.perf_counter() - t)
     return min(times), out
+
+
+def takes_image(est):
+    """Whether ``est`` takes the spectrum image (spatial algorithms, and the
+    drift-aware one, whose shift map is smoothed), as ``s.decomposition``
+    gives it, rather than flat spectra (also for scikit-learn's own)."""
+    import eels_ae
+
+    try:
+        return eels_ae.registry.for_estimator(est).input == "image"
+    except TypeError:  # not an eels_ae estimator
+        return False

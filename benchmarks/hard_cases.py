@@ -30,7 +30,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import doc_body, machine_info, machine_section, write_results  # noqa: E402
+from _common import doc_body, machine_info, machine_section, takes_image, write_results  # noqa: E402
 
 warnings.filterwarnings("ignore")
 
@@ -69,17 +69,6 @@ def methods(seed, names=None):
     return {k: v for k, v in all_.items() if names is None or k in names}
 
 
-def _takes_image(est):
-    import eels_ae
-
-    try:
-        return eels_ae.registry.for_estimator(est).input == "image" or isinstance(
-            est, eels_ae.DriftAwareUnmixing
-        )
-    except TypeError:
-        return False
-
-
 def run(edges, maps, seed, names=None, **scene):
     import eels_ae
     from eels_ae.metrics import unmixing_scores
@@ -90,7 +79,7 @@ def run(edges, maps, seed, names=None, **scene):
     for label, make in methods(seed, names).items():
         est = make()
         t0 = time.perf_counter()
-        A = est.fit_transform(syn.signal.data if _takes_image(est) else X)
+        A = est.fit_transform(syn.signal.data if takes_image(est) else X)
         dt = time.perf_counter() - t0
         sc = unmixing_scores(
             syn.endmember_array, syn.abundance_array, est.components_, A.T

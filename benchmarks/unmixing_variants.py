@@ -47,6 +47,7 @@ from _common import (  # noqa: E402
     doc_body,
     machine_info,
     machine_section,
+    takes_image,
     write_results,
 )
 
@@ -83,17 +84,6 @@ def methods(R, seed):
         "VAEU": eels_ae.VAEU(R, **quiet),
         "drift-aware (N-FINDR)": eels_ae.DriftAwareUnmixing(R, random_state=seed),
     }
-
-
-def _takes_image(est):
-    """Spatial algorithms (and the drift-aware one, whose shift map is
-    smoothed) take the image, as s.decomposition gives it."""
-    import eels_ae
-
-    try:
-        return eels_ae.registry.for_estimator(est).input == "image"
-    except TypeError:  # not an eels_ae estimator
-        return False
 
 
 def _gauge_scores(syn, est, A):
@@ -166,7 +156,7 @@ def main(argv=None):
                 X = syn.signal.data.reshape(-1, syn.signal.data.shape[-1])
                 R = len(syn.names)
                 for label, est in methods(R, seed).items():
-                    data = syn.signal.data if _takes_image(est) else X
+                    data = syn.signal.data if takes_image(est) else X
                     t0 = time.perf_counter()
                     A = est.fit_transform(data)
                     dt = time.perf_counter() - t0

@@ -50,6 +50,7 @@ import numpy as np
 import scipy.linalg
 
 __all__ = [
+    "average_pure_pixels",
     "fcls",
     "intensity_variation",
     "linear_coefficients",
@@ -955,6 +956,50 @@ def project_on_signal_subspace(X, spectra, n_components, random_state=None):
     if np.min(X) >= 0:
         projected = np.clip(projected, 0.0, None)
     return projected
+
+
+def average_pure_pixels(X, endmembers, purity=0.9, random_state=None):
+    """Each endmember replaced by the mean of the pixels at least ``purity``
+    pure in it, projected onto the data's signal subspace.
+
+    A pure-pixel method (VCA, N-FINDR) picks the most extreme spectra of the
+    cloud, so each picked pixel's noise points outwards: the endmember
+    overshoots the true vertex by the noise of one spectrum and every
+    abundance leans towards the other phases. The pixels near a vertex share
+    its phase and not its noise; their mean keeps the phase and averages the
+    noise away (N-FINDR on the 4-component chequerboards of
+    ``benchmarks/unmixing_variants.py``: 1.45 -> 0.88 degrees on the M/L
+    set, 2.06 -> 1.08 on the K set). Where no pixel is pure in a phase the
+    mean moves inwards, as any estimate from the data does.
+
+    Parameters
+    ----------
+    X : array_like, shape (n_pixels, n_channels)
+        The spectra the endmembers were picked from.
+    endmembers : array_like, shape (n_components, n_channels)
+    purity : float, default 0.9
+        Least FCLS abundance (with ``endmembers``) of a pixel averaged into
+        an endmember.
+    random_state : None, int or numpy.random.Generator
+        Seeds the subspace's randomised SVD.
+
+    Returns
+    -------
+    averaged : ndarray, shape (n_components, n_channels), float64
+        Clipped at zero when ``X`` is non-negative. An endmember no pixel is
+        ``purity`` pure in is kept as it was (projected).
+    pure : list of ndarray of bool
+        The pixels averaged into each endmember.
+    """
+    X = np.asarray(X)
+    averaged = np.array(endmembers, dtype=np.float64)
+    shares = fcls(X, averaged)
+    pure = [shares[:, k] >= purity for k in range(len(averaged))]
+    for k, rows in enumerate(pure):
+        if rows.any():
+            averaged[k] = X[rows].mean(axis=0, dtype=np.float64)
+    averaged = project_on_signal_subspace(X, averaged, len(averaged), random_state)
+    return averaged, pure
 
 
 def nfindr(X, n_components, random_state=None, max_iter=None, return_n_iter=False):

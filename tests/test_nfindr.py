@@ -35,6 +35,40 @@ def test_nfindr_recovers_the_synthetic_endmembers(chequerboard):
     assert found.mean_nmse < 0.15
 
 
+@pytest.mark.parametrize("name", ["NFINDR", "VCA"])
+def test_endmembers_averaged_over_pure_pixels_beat_the_picked_pixel(name):
+    # 10000 counts per spectrum (the picked pixel's noise matters), other
+    # seeds and sets than the benchmark: the mean of the pixels at least 0.9
+    # pure is closer to the truth than the one picked pixel.
+    # Measured: N-FINDR 0.79 vs 1.32 and 0.96 vs 2.09 degrees, VCA 1.45 vs
+    # 2.46 and 0.96 vs 2.09.
+    for set_name, seed in (("ml", 13), ("k", 11)):
+        syn = eels_ae.data.chequerboard_spectrum_image(
+            set_name, dose=1e4, random_state=seed
+        )
+        R = len(syn.names)
+        make = getattr(eels_ae, name)
+        averaged = _scores(syn, make(R, random_state=0))
+        picked = _scores(syn, make(R, random_state=0, purity=None))
+        assert averaged.mean_sad_deg < 0.85 * picked.mean_sad_deg
+        assert averaged.mean_nmse < picked.mean_nmse + 0.005
+
+
+def test_average_pure_pixels_keeps_an_endmember_no_pixel_is_pure_in():
+    from eels_ae.endmembers import average_pure_pixels
+
+    rng = np.random.default_rng(0)
+    M = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    # Pixels pure in the first two, none more than 0.8 in any.
+    mixed = 0.1 + 0.7 * rng.dirichlet([1, 1, 1], 40)
+    A = np.vstack([np.eye(3)[:2].repeat(20, 0), mixed])
+    X = A @ M + rng.normal(0, 0.01, (len(A), 3))
+    averaged, pure = average_pure_pixels(X, M, 0.9, random_state=0)
+    assert [p.sum() for p in pure][:2] == [20, 20] and not pure[2].any()
+    np.testing.assert_allclose(averaged[:2], M[:2], atol=0.01)
+    np.testing.assert_allclose(averaged[2], M[2], atol=0.02)
+
+
 def test_decomposition_name_eager_and_lazy_agree(chequerboard):
     s = chequerboard.signal.deepcopy()
     s.decomposition(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..endmembers import nfindr, project_on_signal_subspace
 from ..validation import Either, Interval, Options
 from .base import INTENSITY_DOC
-from .vca import PurePixelUnmixing
+from .vca import PURITY_DOC, PurePixelUnmixing
 
 __all__ = ["NFINDR"]
 
@@ -30,7 +30,7 @@ class NFINDR(PurePixelUnmixing):
     max_iter : int or None, default None
         Passes over the vertices at most (``3 * n_components`` when None);
         the search stops earlier once a pass changes nothing.
-    max_init_samples : int, default 50000
+{PURITY_DOC}    max_init_samples : int, default 50000
         For data larger than this (or than 16 MiB of float32), the search runs
         on a random subset of that many spectra; abundances are computed for
         all.
@@ -53,7 +53,7 @@ class NFINDR(PurePixelUnmixing):
     >>> syn = eels_ae.data.chequerboard_spectrum_image("ml", random_state=0)
     >>> s = syn.signal
     >>> s.decomposition(algorithm="nfindr", output_dimension=3, print_info=False)
-    """.replace("{INTENSITY_DOC}", INTENSITY_DOC)
+    """.replace("{INTENSITY_DOC}", INTENSITY_DOC).replace("{PURITY_DOC}", PURITY_DOC)
 
     _model_params = {
         "n_components": None,

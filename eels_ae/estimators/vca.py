@@ -4,12 +4,25 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..endmembers import fcls, signal_subspace_endmembers
+from ..endmembers import average_pure_pixels, fcls, signal_subspace_endmembers
 from ..streaming import RowStream
 from ..validation import Either, Interval, Options, SeedLike
 from .base import INTENSITY_DOC, UnmixingEstimator
 
 __all__ = ["PurePixelUnmixing", "VCA"]
+
+
+#: The ``purity`` parameter, as both pure-pixel docstrings give it.
+PURITY_DOC = """    purity : float in (0, 1] or None, default 0.9
+        Each endmember is the mean of the pixels whose abundance of it (FCLS
+        with the picked spectra) is at least this, not the one picked
+        pixel, whose noise points outwards (it is the most extreme of the
+        cloud). None keeps the picked pixel, as the published algorithm.
+        On the 4-component chequerboards at 10000 counts per spectrum:
+        N-FINDR 1.45 -> 0.88 degrees (M/L set), 2.06 -> 1.08 (K set); where
+        no pixel is pure in one phase the mean moves inwards (M/L: 2.47 ->
+        2.57 degrees).
+"""
 
 
 class PurePixelUnmixing(UnmixingEstimator):
@@ -22,11 +35,13 @@ class PurePixelUnmixing(UnmixingEstimator):
 
     #: Parameters (and constraints) every pure-pixel method has, after its own.
     _shared_params = {
+        "purity": 0.9,
         "max_init_samples": 50000,
         "random_state": None,
         "intensity": "auto",
     }
     _shared_constraints = {
+        "purity": Either((Options((None,)), Interval("real", 0, 1, closed="right"))),
         "max_init_samples": Interval("int", 1),
         "random_state": SeedLike(),
         "intensity": Options(("auto", "per_pixel", "fixed")),
@@ -43,12 +58,25 @@ class PurePixelUnmixing(UnmixingEstimator):
             rows, norm = _unit_sum(rows)
         endmembers, picked = self._pick(rows, rng)
         endmembers = np.asarray(endmembers, dtype=np.float64)
+        if self.purity is not None:
+            endmembers, pure = average_pure_pixels(
+                rows, endmembers, float(self.purity), random_state=rng
+            )
+            if norm is not None:
+                norm = np.array(
+                    [
+                        norm[p].mean() if p.any() else norm[i]
+                        for p, i in zip(pure, picked, strict=True)
+                    ]
+                )
+        elif norm is not None:
+            norm = norm[np.asarray(picked)]
         if norm is not None:
-            # Back to the intensity of the pixel each one was picked from: the
+            # Back to the intensity of the pixels each one comes from: the
             # relative scale of the endmembers sets what a share of the
             # abundances means, and with one thickness everywhere this gives
             # the endmembers (and abundances) of intensity="fixed".
-            endmembers *= norm[np.asarray(picked)][:, None]
+            endmembers *= norm[:, None]
         self.components_ = endmembers
         self.indices_ = idx[np.asarray(picked)]
 
@@ -75,7 +103,7 @@ class VCA(PurePixelUnmixing):
     snr : float, optional
         Signal-to-noise ratio in dB used to choose VCA's projection; estimated
         from the data when ``None``.
-    max_init_samples : int, default 50000
+{PURITY_DOC}    max_init_samples : int, default 50000
         For data larger than this (or than 16 MiB of float32), VCA runs on a
         random subset of that many spectra; abundances are computed for all.
 {INTENSITY_DOC}    random_state : int, RandomState instance or None
@@ -84,9 +112,10 @@ class VCA(PurePixelUnmixing):
     Attributes
     ----------
     components_ : ndarray of shape (n_components, n_features)
-        Endmembers in the units of the data: the purest spectra found,
-        projected onto the data's signal subspace to remove their noise (as
-        in the original VCA).
+        Endmembers in the units of the data: the purest spectra found (the
+        mean of the pixels at least ``purity`` pure), projected onto the
+        data's signal subspace to remove their noise (as in the original
+        VCA).
     indices_ : ndarray of shape (n_components,)
         Row of ``X`` (the purest pixel) behind each endmember.
     n_features_in_ : int
@@ -97,7 +126,7 @@ class VCA(PurePixelUnmixing):
     >>> syn = eels_ae.data.chequerboard_spectrum_image("ml", random_state=0)
     >>> s = syn.signal
     >>> s.decomposition(algorithm="vca", output_dimension=3, print_info=False)
-    """.replace("{INTENSITY_DOC}", INTENSITY_DOC)
+    """.replace("{INTENSITY_DOC}", INTENSITY_DOC).replace("{PURITY_DOC}", PURITY_DOC)
 
     _model_params = {
         "n_components": None,
