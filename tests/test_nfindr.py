@@ -58,15 +58,32 @@ def test_average_pure_pixels_keeps_an_endmember_no_pixel_is_pure_in():
     from eels_ae.endmembers import average_pure_pixels
 
     rng = np.random.default_rng(0)
-    M = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    M = rng.random((3, 20)) + 0.2
     # Pixels pure in the first two, none more than 0.8 in any.
     mixed = 0.1 + 0.7 * rng.dirichlet([1, 1, 1], 40)
     A = np.vstack([np.eye(3)[:2].repeat(20, 0), mixed])
-    X = A @ M + rng.normal(0, 0.01, (len(A), 3))
-    averaged, pure = average_pure_pixels(X, M, 0.9, random_state=0)
-    assert [p.sum() for p in pure][:2] == [20, 20] and not pure[2].any()
-    np.testing.assert_allclose(averaged[:2], M[:2], atol=0.01)
-    np.testing.assert_allclose(averaged[2], M[2], atol=0.02)
+    X = A @ M + rng.normal(0, 0.01, (len(A), M.shape[1]))
+    # The picked spectra: the first of each pure group, the purest mixed.
+    picked = X[[0, 20, 40 + int(np.argmax(mixed[:, 2]))]]
+    averaged, pure = average_pure_pixels(X, picked, 0.9, random_state=0)
+    assert [p.sum() for p in pure[:2]] == [20, 20] and pure[2].sum() <= 3
+    # The mean of 20 pure pixels is closer to the truth than one of them.
+    for k in (0, 1):
+        assert np.abs(averaged[k] - M[k]).max() < np.abs(picked[k] - M[k]).max()
+    # No pixel is pure in the third: only the picked one's neighbours
+    # within the noise join it, and it stays where it was.
+    np.testing.assert_allclose(averaged[2], picked[2], atol=0.05)
+
+
+def test_noise_free_mixtures_keep_the_picked_spectra():
+    from eels_ae.endmembers import average_pure_pixels
+
+    rng = np.random.default_rng(1)
+    M = rng.random((2, 30)) + 0.1
+    X = rng.dirichlet([1, 1], size=40) @ M
+    picked = X[[int(np.argmax(X @ (M[0] - M[1]))), int(np.argmin(X @ (M[0] - M[1])))]]
+    averaged, _ = average_pure_pixels(X, picked, 0.9, random_state=0)
+    np.testing.assert_allclose(averaged, picked, atol=1e-9)
 
 
 def test_decomposition_name_eager_and_lazy_agree(chequerboard):
