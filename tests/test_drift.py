@@ -61,7 +61,7 @@ def test_a_drift_across_layers_is_not_taken_into_the_endmembers():
     # The phases lie in layers across an 8-channel drift ramp: endmembers
     # learnt from the drifted spectra carry each layer's mean drift, and
     # without putting those offsets back the map came out 0.62-0.71x the
-    # true one (RMS error 0.58-0.78 channels; now 0.24-0.33).
+    # true one (RMS error 0.58-0.78 channels; now 0.23-0.31).
     slopes, errors = [], []
     for seed in (0, 1):
         syn = eels_ae.data.oxide_scene(
