@@ -22,7 +22,6 @@ nothing else running).
 from __future__ import annotations
 
 import sys
-import time
 import warnings
 from pathlib import Path
 
@@ -30,7 +29,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import doc_body, machine_info, machine_section, takes_image, write_results  # noqa: E402
+from _common import (  # noqa: E402
+    doc_body,
+    fit_and_score,
+    machine_info,
+    machine_section,
+    write_results,
+)
 
 warnings.filterwarnings("ignore")
 
@@ -71,21 +76,12 @@ def methods(seed, names=None):
 
 def run(edges, maps, seed, names=None, **scene):
     import eels_ae
-    from eels_ae.metrics import unmixing_scores
 
     syn = eels_ae.data.oxide_scene(edges, maps, random_state=seed, **scene)
-    X = syn.signal.data.reshape(-1, syn.signal.data.shape[-1])
-    out = {}
-    for label, make in methods(seed, names).items():
-        est = make()
-        t0 = time.perf_counter()
-        A = est.fit_transform(syn.signal.data if takes_image(est) else X)
-        dt = time.perf_counter() - t0
-        sc = unmixing_scores(
-            syn.endmember_array, syn.abundance_array, est.components_, A.T
-        )
-        out[label] = (sc.mean_sad_deg, sc.mean_nmse, dt)
-    return out
+    return {
+        label: fit_and_score(syn, make())
+        for label, make in methods(seed, names).items()
+    }
 
 
 def main():

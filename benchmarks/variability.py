@@ -22,7 +22,6 @@ nothing else running).
 from __future__ import annotations
 
 import sys
-import time
 import warnings
 from pathlib import Path
 
@@ -32,9 +31,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (  # noqa: E402
     doc_body,
+    fit_and_score,
     machine_info,
     machine_section,
-    takes_image,
     write_results,
 )
 
@@ -92,23 +91,11 @@ def methods(R, seed):
 
 def run(name, seed):
     """``{method: (SAD, NMSE, seconds)}`` on one image."""
-    from eels_ae.metrics import unmixing_scores
-
     syn = scene(name, seed)
-    X = syn.signal.data.reshape(-1, syn.signal.data.shape[-1])
-    out = {}
-    for label, est in methods(len(syn.endmember_array), seed).items():
-        t0 = time.perf_counter()
-        A = est.fit_transform(syn.signal.data if takes_image(est) else X)
-        dt = time.perf_counter() - t0
-        if label == BASELINE:
-            total = A.sum(axis=1, keepdims=True)
-            A = A / np.where(total > 0, total, 1.0)
-        sc = unmixing_scores(
-            syn.endmember_array, syn.abundance_array, est.components_, A.T
-        )
-        out[label] = (sc.mean_sad_deg, sc.mean_nmse, dt)
-    return out
+    return {
+        label: fit_and_score(syn, est, fractions=label == BASELINE)
+        for label, est in methods(len(syn.endmember_array), seed).items()
+    }
 
 
 def main():

@@ -939,19 +939,24 @@ def signal_subspace_endmembers(
     return project_on_signal_subspace(X, raw, n_components, rng), indices
 
 
+def _signal_basis(X, n_components, random_state=None):
+    """The leading ``n_components`` right-singular vectors of the (uncentred)
+    float64 data ``X``, rows of ``Vt`` (randomised SVD seeded from
+    ``random_state``)."""
+    from sklearn.utils.extmath import randomized_svd
+
+    rng = np.random.default_rng(random_state)
+    seed = int(rng.integers(2**31 - 1))
+    return randomized_svd(X, n_components, random_state=seed)[2]
+
+
 def project_on_signal_subspace(X, spectra, n_components, random_state=None):
     """``spectra`` projected onto the leading ``n_components`` right-singular
     subspace of the (uncentred) data ``X``: their noise removed.
 
     Clipped at zero when ``X`` is non-negative. Returns float64.
     """
-    from sklearn.utils.extmath import randomized_svd
-
-    rng = np.random.default_rng(random_state)
-    seed = int(rng.integers(2**31 - 1))
-    _, _, Vt = randomized_svd(
-        np.asarray(X, dtype=np.float64), n_components, random_state=seed
-    )
+    Vt = _signal_basis(np.asarray(X, dtype=np.float64), n_components, random_state)
     projected = (np.asarray(spectra, dtype=np.float64) @ Vt.T) @ Vt
     if np.min(X) >= 0:
         projected = np.clip(projected, 0.0, None)
@@ -1001,12 +1006,9 @@ def average_pure_pixels(X, endmembers, purity=0.9, random_state=None):
     pure : list of ndarray of bool
         The pixels averaged into each endmember.
     """
-    from sklearn.utils.extmath import randomized_svd
-
     X = np.asarray(X, dtype=np.float64)
     K = len(endmembers)
-    rng = np.random.default_rng(random_state)
-    _, _, Vt = randomized_svd(X, K, random_state=int(rng.integers(2**31 - 1)))
+    Vt = _signal_basis(X, K, random_state)
     coords = X @ Vt.T
     # Noise variance per channel from what lies off the signal subspace.
     off = np.maximum((X * X).sum(axis=1) - (coords * coords).sum(axis=1), 0.0)
