@@ -197,7 +197,15 @@ def real(rows, name):
             else f[post_la].mean() / max(abs(f).mean(), 1e-12)
             for f in F
         ]
-        k = int(np.argmax(jumps))
+        # The La M endmember: the largest edge step for its own level. Not
+        # the largest ratio: a background-free endmember without La M has a
+        # pre-edge near zero, so any noise above it is a huge "jump".
+        steps = [
+            (f[post_la].mean() - (f[pre_la[keep]].mean() if pre_la[keep].any() else 0))
+            / max(abs(f).mean(), 1e-12)
+            for f in F
+        ]
+        k = int(np.argmax(steps))
         share = A[:, k].reshape(n_rows, -1).mean(axis=1)
         layer = float(share[20:28].mean())
         contrast = float(min(layer - share[:12].mean(), layer - share[38:].mean()))

@@ -968,7 +968,9 @@ def project_on_signal_subspace(X, spectra, n_components, random_state=None):
 _PURE_REACH = 5.0
 
 
-def average_pure_pixels(X, endmembers, purity=0.9, random_state=None):
+def average_pure_pixels(
+    X, endmembers, purity=0.9, random_state=None, return_noise=False
+):
     """Each endmember replaced by the mean of the pixels that are at least
     ``purity`` pure in it and within the noise of it, projected onto the
     data's signal subspace.
@@ -997,6 +999,8 @@ def average_pure_pixels(X, endmembers, purity=0.9, random_state=None):
         an endmember.
     random_state : None, int or numpy.random.Generator
         Seeds the subspace's randomised SVD.
+    return_noise : bool, default False
+        Also return the noise it measured.
 
     Returns
     -------
@@ -1005,6 +1009,10 @@ def average_pure_pixels(X, endmembers, purity=0.9, random_state=None):
         qualifies for is kept as it was (projected).
     pure : list of ndarray of bool
         The pixels averaged into each endmember.
+    noise : float
+        Only with ``return_noise``: the noise per channel off the signal
+        subspace (standard deviation, units of ``X``; the median over the
+        pixels).
     """
     X = np.asarray(X, dtype=np.float64)
     K = len(endmembers)
@@ -1031,7 +1039,7 @@ def average_pure_pixels(X, endmembers, purity=0.9, random_state=None):
     averaged = averaged @ Vt
     if np.min(X) >= 0:
         averaged = np.clip(averaged, 0.0, None)
-    return averaged, pure
+    return (averaged, pure, noise) if return_noise else (averaged, pure)
 
 
 def nfindr(X, n_components, random_state=None, max_iter=None, return_n_iter=False):

@@ -66,17 +66,21 @@ def test_decomposition_names_eager_and_lazy_agree(chequerboard):
         )
 
 
-def test_vaeu_keeps_abundances_through_a_thickness_ramp():
+@pytest.mark.parametrize("name", ["vaeu", "daeu"])
+def test_abundances_hold_through_a_thickness_ramp(name):
     # Thickness 1x -> 2.5x along y, a seed and shape the defaults were not
     # tuned on: a linear model reads the thicker pixels as more of the
-    # brighter endmembers.
+    # brighter endmembers (DAEU started from the raw spectra: abundance NMSE
+    # 0.61, 3.9 degrees). VAEU models each pixel's intensity; DAEU gets the
+    # per-pixel scale (intensity="auto") and a start picked among the
+    # spectra's shapes. Measured NMSE 0.075 and 0.086.
     syn = eels_ae.data.chequerboard_spectrum_image(
         "k", shape=(40, 40), block=5, dose=1e4, amplitude=2.5, random_state=41
     )
-    vaeu, _ = _fit_scores(syn, eels_ae.VAEU(4, **QUIET))
-    daeu, _ = _fit_scores(syn, eels_ae.DAEU(4, **QUIET))
-    assert vaeu.mean_nmse < 0.6 * daeu.mean_nmse
-    assert vaeu.mean_sad_deg < daeu.mean_sad_deg
+    cls = {"vaeu": eels_ae.VAEU, "daeu": eels_ae.DAEU}[name]
+    scores, _ = _fit_scores(syn, cls(4, **QUIET))
+    assert scores.mean_nmse < 0.2
+    assert scores.mean_sad_deg < 3.0
 
 
 def test_vaeu_variability_map_lands_in_learning_results():
@@ -157,3 +161,21 @@ def test_real_interface_the_la_m_endmember_follows_the_lsmo_layer(name):
     assert_la_m_endmember_follows_the_lsmo_layer(
         est.components_, A, E, rows, layer_min=0.6, contrast=0.3
     )
+
+
+@pytest.mark.parametrize("name", ["daeu", "cnnaeu"])
+def test_a_well_exposed_start_is_not_trained_away(name):
+    # Pure pixels at ~11 counts per channel (the K set at dose 1e4), a size,
+    # block and seed the rule was not measured on: the averaged N-FINDR
+    # start is within about a degree, and the network keeps it (before the
+    # averaged start and the slow decoder, DAEU ended 2.5-2.7 degrees from
+    # the truth on such images while N-FINDR gave about 1).
+    syn = eels_ae.data.chequerboard_spectrum_image(
+        "k", shape=(36, 40), block=6, dose=1e4, random_state=23
+    )
+    cls = {"daeu": eels_ae.DAEU, "cnnaeu": eels_ae.CNNAEU}[name]
+    est = cls(4, **QUIET)
+    scores, _ = _fit_scores(syn, est)
+    start, _ = _fit_scores(syn, eels_ae.NFINDR(4, random_state=0))
+    assert est.model_.decoder_lr_factor == pytest.approx(0.02)
+    assert scores.mean_sad_deg < 1.5 * start.mean_sad_deg + 0.3

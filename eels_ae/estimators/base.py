@@ -57,7 +57,11 @@ INTENSITY_DOC = """\
         on the chequerboards), with one it is wrong (the fractions follow the
         thickness). On thickness line scans with ``background_range`` the
         per-pixel scale halved the error of the fractions; see the unmixing
-        guide.
+        guide. With ``"per_pixel"`` the pure pixels are picked among the
+        spectra divided by their totals when no value is negative (spectra
+        as recorded: a thick pixel would otherwise read as the purest), and
+        among the spectra as they are after a background subtraction (whose
+        totals carry the error of the extrapolated background).
 """
 
 __all__ = [

@@ -61,9 +61,11 @@ class DAEU(AutoencoderUnmixing):
     decoder_lr_factor : float or None, default None
         Learning rate of the decoder (endmembers) relative to the encoder's.
         None: 0.1 after a geometric start (the decoder refines a good start),
-        1.0 with ``init="random"`` (it must find the endmembers: at 0.1 they
-        barely leave their random start, 45-60 degrees from the truth on the
-        synthetic sets; ``benchmarks/daeu_restarts.py``) and 1.0 after a
+        0.02 after a well-exposed one (more than 10 counts per channel, or
+        that signal-to-noise ratio), 1.0 with ``init="random"`` (it must
+        find the endmembers: at 0.1 they barely leave their random start,
+        45-60 degrees from the truth on the synthetic sets;
+        ``benchmarks/daeu_restarts.py``) and 1.0 after a
         noisy start (Poisson loss, under 2 counts per channel on average).
 {LOSS_DOC}
     abundances : {"fcls", "encoder"}, default "fcls"

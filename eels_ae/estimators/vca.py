@@ -54,7 +54,14 @@ class PurePixelUnmixing(UnmixingEstimator):
         keep = ~summary.zero_rows[idx]
         idx, rows = idx[keep], rows[keep]
         norm = None
-        if self._per_pixel:
+        # Picked among the shapes (spectra / totals) where each spectrum has
+        # its own intensity, on spectra as recorded (no negative value); not
+        # after a background subtraction, whose totals carry the
+        # background's extrapolation error (see
+        # AutoencoderUnmixing._start_from_shapes: on the STO / LSMO file the
+        # shapes' corners gave the top STO rows 0.25-0.31 La M, the raw
+        # spectra's 0.02-0.03).
+        if self._per_pixel and not summary.n_negative:
             rows, norm = _unit_sum(rows)
         endmembers, picked = self._pick(rows, rng)
         endmembers = np.asarray(endmembers, dtype=np.float64)
