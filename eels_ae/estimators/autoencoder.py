@@ -23,6 +23,7 @@ from ..validation import (
 )
 from .base import UnmixingEstimator
 from .neural import NeuralEstimator, TrainingData
+from .vca import _unit_sum
 
 __all__ = [
     "AUTOENCODER_PARAMS_DOC",
@@ -390,16 +391,15 @@ X : array-like or dask array, shape (n_samples, n_features)
         n = self._init_sample_size(summary.n_features)
         idx, rows = data.extra["spectra"].sample_rows(n, rng)
         rows = rows[~summary.zero_rows[idx]]
+        shapes = self._start_from_shapes(summary)
         endmembers, _ = signal_subspace_endmembers(
             rows,
             self.n_components,
             random_state=rng,
-            normalise=self._start_from_shapes(summary),
+            normalise=shapes,
             method=self.init,
         )
-        endmembers = self._averaged_start(
-            rows, endmembers, data, rng, self._start_from_shapes(summary)
-        )
+        endmembers = self._averaged_start(rows, endmembers, data, rng, shapes)
         return np.clip(endmembers, 0.0, None)
 
     def _start_from_shapes(self, summary):
@@ -433,16 +433,13 @@ X : array-like or dask array, shape (n_samples, n_features)
             return endmembers
         picked_totals = None
         if shapes:
-            totals = rows.sum(axis=1, dtype=np.float64)
-            ref = float(np.mean(np.abs(totals))) or 1.0
-            rows = rows / _nonzero(totals)[:, None] * ref
-            picked_totals = endmembers.sum(axis=1)
-            endmembers = endmembers / _nonzero(picked_totals)[:, None] * ref
+            rows, _ = _unit_sum(rows.astype(np.float64))
+            endmembers, picked_totals = _unit_sum(endmembers)
         endmembers, _, noise = average_pure_pixels(
             rows, endmembers, _START_PURITY, rng, return_noise=True
         )
         if picked_totals is not None:
-            endmembers = endmembers * (picked_totals / ref)[:, None]
+            endmembers = endmembers * picked_totals[:, None]
         mean = float(np.mean(rows))
         data.extra["start_snr2"] = (mean / noise) ** 2 if noise > 0 else np.inf
         return endmembers
@@ -523,11 +520,6 @@ def _as_cube(X, navigation_shape, name):
             f"but X has {X.shape[0]} spectra."
         )
     return X.reshape(rows, cols, X.shape[1])
-
-
-def _nonzero(values):
-    """``values`` with zeros replaced by 1 (divisors)."""
-    return np.where(np.abs(values) > 0, values, 1.0)
 
 
 def _poisson_terms(x, model, eps=1e-12):
