@@ -443,11 +443,26 @@ def save_model(estimator, path, overwrite=True) -> Path:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
+        # mkstemp makes the file readable by its owner only; a model file is
+        # meant to be shared (the mode of the file it replaces, or what the
+        # umask gives a new file).
+        os.chmod(tmp, _file_mode(path))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def _file_mode(path):
+    """The permissions of the file at ``path``, or of a new file (0o666
+    less the umask)."""
+    try:
+        return path.stat().st_mode & 0o777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def _read_document(data: bytes, name: str):

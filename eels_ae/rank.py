@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .result_checks import few_pixel_map
 from .spectrum_image import as_spectrum_image
 from .streaming import RowStream
 from .validation import check_finite
@@ -242,7 +243,7 @@ def estimate_n_components(X, max_components=20, z=5.0, random_state=0):
     maps = loadings.T.reshape(k, rows, cols)
     r, pairs = _spatial_autocorrelation(maps)
     threshold = float(z) / np.sqrt(max(pairs, 1))
-    outliers = [i for i in range(1, k) if _few_pixels(maps[i])]
+    outliers = [i for i in range(1, k) if few_pixel_map(maps[i]) is not None]
     count = _leading(r, threshold, k, outliers)
     n_above = int((s > edge).sum())
     # The smooth maps of real components reach an autocorrelation of 0.5-1;
@@ -306,14 +307,6 @@ def _despiked(block, width=5, z=10.0):
     spikes = resid > z * scale
     block[spikes] = med[spikes]
     return block
-
-
-def _few_pixels(loading_map, top=3, share=0.5):
-    """Whether ``top`` pixels hold more than ``share`` of a map's energy (a
-    spike's component, not a phase's)."""
-    m = np.ravel(loading_map - np.median(loading_map)) ** 2
-    total = m.sum()
-    return bool(total > 0 and np.sort(m)[-top:].sum() > share * total)
 
 
 def _leading(r, threshold, k, skip=()):

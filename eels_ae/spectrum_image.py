@@ -27,6 +27,7 @@ __all__ = [
     "as_spectra",
     "as_spectrum_image",
     "check_energy_axis",
+    "check_energy_units",
     "energy_axes_match",
     "register_signal_adapter",
 ]
@@ -202,6 +203,20 @@ def energy_axes_match(got, trained):
     )
 
 
+def check_energy_units(got, trained):
+    """Raise if two energy axes are in different units (eV and keV, say):
+    the same numbers would then be 1000x apart, and a match of offset and
+    scale would apply the model to the wrong energies."""
+    units = [str((e or {}).get("units") or "").strip() for e in (got, trained)]
+    known = [u for u in units if u and u != "<undefined>"]
+    if len(known) == 2 and known[0] != known[1]:
+        raise ValueError(
+            f"this signal's energy axis is in {units[0]} but the model was trained "
+            f"on one in {units[1]}: convert it first, e.g. "
+            f"s.axes_manager.signal_axes[0].convert_to_units({units[1]!r})."
+        )
+
+
 def check_energy_axis(got, trained):
     """Raise if an energy axis differs from the one a model was trained on.
 
@@ -213,6 +228,7 @@ def check_energy_axis(got, trained):
     """
     if got is None or trained is None:
         return
+    check_energy_units(got, trained)
     if not energy_axes_match(got, trained):
         raise ValueError(
             "the energy axis does not match the training one: offset "

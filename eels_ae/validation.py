@@ -236,11 +236,24 @@ def summarize_spectra(X, block_rows=None) -> SpectraSummary:
     )
 
 
+#: The largest magnitude accepted in spectra (far above any count rate, far
+#: below float32's 3.4e38, whose square overflows).
+LARGEST_VALUE = 1e15
+
+
 def check_finite(X, where=None, unit="spectra", block_rows=None) -> SpectraSummary:
     """:func:`summarize_spectra`, raising :class:`NonFiniteDataError` on NaN/inf."""
     summary = summarize_spectra(X, block_rows)
     if summary.n_nonfinite:
         raise NonFiniteDataError(summary, where, unit)
+    if summary.max_abs > LARGEST_VALUE:
+        # Squares of such values overflow (an SVD "did not converge", a loss
+        # of inf): say so rather than fail inside numpy or torch.
+        raise ValueError(
+            f"values up to {summary.max_abs:.3g} are too large to compute with "
+            f"(float32 ends at 3.4e38, and eels_ae squares them): divide the data "
+            f"by a constant (s.data / {summary.max_abs / 1e6:.1g}, say) first."
+        )
     return summary
 
 

@@ -222,6 +222,8 @@ def test_train_and_apply_a_network_on_the_cpu(tmp_path):
     assert info["class"].endswith("DAEU") and info["params"]["max_epochs"] == 15
     r = run("apply", model, DM3, "-o", tmp_path / "out", "--lazy", "-q")
     assert r.returncode == 0, r.stderr
+    # A dependency's notes on HyperSpy's import paths are not the user's.
+    assert "deprecated" not in r.stderr
     maps = hs.load(tmp_path / "out" / "DMReader_SpectrumImage_SI-EELS_abundances.hspy")
     assert np.allclose(maps.data.sum(axis=0), 1.0, atol=1e-3)
 

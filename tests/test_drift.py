@@ -199,3 +199,41 @@ def test_a_lazy_scan_with_nan_fails_clearly_and_keeps_earlier_results():
         s.apply_model(model)
     np.testing.assert_array_equal(s.learning_results.loadings, before)
     np.testing.assert_array_equal(s.learning_results.energy_shift.data, shift_before)
+
+
+def _thickening_image(drift):
+    """A low-dose O K image, the specimen thickening 0.2 -> 3x (plural
+    scattering broadens the thick pixels' edges), ``drift`` eV of drift: a
+    generator the shift check's bounds were not set on."""
+    return eels_ae.data.lowdose.lowdose_spectrum_image(
+        shape=(24, 40),
+        drift=drift,
+        thickness=(0.2, 3.0),
+        counts_at_edge=200,
+        random_state=0,
+    )
+
+
+def test_a_map_that_follows_the_thickness_is_flagged():
+    # No drift: the map puts ~6 channels between thin and thick pixels
+    # whose edges sit in the same channels (as on a real Cu/ZnO image, where
+    # the map followed the thickness).
+    syn = _thickening_image(drift=0.0)
+    with pytest.warns(UserWarning, match="shift map cannot be trusted"):
+        est = eels_ae.DriftAwareUnmixing(3, random_state=0).fit(syn.signal.data)
+    check = est.shift_check_
+    assert not check["trusted"] and abs(check["measured"]) < 0.3 * check["claimed"]
+
+
+def test_a_real_drift_passes_the_check():
+    # The same image with 4 eV (16 channels) of drift: the raw spectra show
+    # the shifts the map claims.
+    syn = _thickening_image(drift=4.0)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*cannot be trusted")
+        est = eels_ae.DriftAwareUnmixing(3, random_state=0).fit(syn.signal.data)
+    check = est.shift_check_
+    assert check["trusted"] and check["claimed"] > 8
+    assert abs(check["measured"] - check["claimed"]) < 0.2 * check["claimed"]

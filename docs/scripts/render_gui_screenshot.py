@@ -13,13 +13,8 @@ chromium``. Run from the repository root:
 
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 CELL = """\
@@ -33,8 +28,8 @@ from IPython.display import display
 s = load_example()  # the bundled STO / LSMO spectrum image
 panel = s.eels_ae_gui(display=False)["ipywidgets"]
 panel["algorithm"].value = "daeu"
-panel["n_components"].value = 2
-panel["params"]["max_epochs"].value = 60
+panel["n_components"].value = "2"
+panel["params"]["max_epochs"].value = "60"
 panel["start"].click()  # trains in a thread
 panel["wait"]()
 display(panel["box"])
@@ -43,44 +38,16 @@ display(panel["box"])
 OUT = Path("docs/user_guide/figures/training_panel.png")
 
 
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def main():
-    import nbformat
+    # The notebook server the browser test of the panel uses.
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests"))
+    from voila_server import chromium_executable, served_notebook
 
-    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    browser = chromium_executable()
     if browser is None:
         sys.exit("no chromium: apt-get install chromium")
     with tempfile.TemporaryDirectory() as tmp:
-        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(CELL)])
-        nbformat.write(nb, Path(tmp) / "panel.ipynb")
-        port = _free_port()
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "voila",
-                "panel.ipynb",
-                "--no-browser",
-                f"--port={port}",
-                "--Voila.ip=127.0.0.1",
-            ],
-            cwd=tmp,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            url = f"http://127.0.0.1:{port}/"
-            for _ in range(60):
-                try:
-                    urllib.request.urlopen(url, timeout=2).close()  # noqa: S310
-                    break
-                except OSError:
-                    time.sleep(1)
+        with served_notebook(CELL, tmp) as url:
             OUT.parent.mkdir(parents=True, exist_ok=True)
             from playwright.sync_api import sync_playwright
 
@@ -93,9 +60,6 @@ def main():
                 page.wait_for_timeout(2000)
                 page.screenshot(path=str(OUT), full_page=True)
                 chromium.close()
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
     print(OUT)
 
 

@@ -342,6 +342,7 @@ def apply_one(path, model, entry, args, out_dir):
         s = _load_signal(path, args.lazy)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
+            _hide_dependency_deprecations()
             result = apply_model(s, model, energy_axis=args.energy_axis)
         stem = Path(path).stem
         written = []
@@ -429,14 +430,30 @@ def _report(row):
 
 
 def cmd_apply(args):
-    from .outputs import append_summary
+    from .outputs import (
+        append_summary,
+        check_writable,
+        completed_inputs,
+        remove_partial_outputs,
+    )
 
     model, entry = _load_model(args)
     out_dir = Path(args.output)
+    try:
+        check_writable(out_dir)
+    except OSError as err:
+        raise CommandError(str(err), EXIT["usage"]) from None
     summary = out_dir / "summary.csv"
     if args.watch is not None:
         from .watch import watch
 
+        # A session started again (after a crash, say) goes on where the
+        # last one ended: what it left half-written is removed, and the
+        # files it finished are not done twice.
+        remove_partial_outputs(out_dir)
+        finished = completed_inputs(out_dir)
+        if finished:
+            print(f"{len(finished)} file(s) done in an earlier session: skipped")
         rows = watch(
             Path(args.watch),
             lambda f: apply_one(f, model, entry, args, out_dir),
@@ -445,6 +462,7 @@ def cmd_apply(args):
             poll=args.poll,
             idle_timeout=args.idle_timeout,
             max_files=args.max_files,
+            skip=finished,
         )
     else:
         files = _inputs(args.inputs)
@@ -630,6 +648,15 @@ def build_parser():
     return p
 
 
+def _hide_dependency_deprecations():
+    """The user of a command sees what concerns them: not the notes that a
+    dependency imports HyperSpy's lazy classes from their old place (exspy
+    does, on every call). eels_ae's own warnings stay visible."""
+    warnings.filterwarnings(
+        "ignore", message=r"Importing `\w+` from `hyperspy\._signals"
+    )
+
+
 def main(argv=None):
     """Entry point of the ``eels-ae`` console script; returns the exit code."""
     args = build_parser().parse_args(argv)
@@ -640,6 +667,7 @@ def main(argv=None):
                 file=sys.stderr,
             )
             return EXIT["usage"]
+    _hide_dependency_deprecations()
     import matplotlib
 
     matplotlib.use("agg")

@@ -26,11 +26,14 @@ def watch(
     idle_timeout=None,
     max_files=None,
     extensions=(".dm4", ".dm3", ".hspy", ".zspy"),
+    skip=(),
 ):
     """Process each complete new file of ``folder``, until stopped.
 
     Files already in the folder when watching starts are processed too (the
-    first acquisitions of the session). Stops on Ctrl+C, after
+    first acquisitions of the session), but for those in ``skip`` (done by
+    an earlier session). A file that failed is tried again if it changes
+    afterwards (written in two parts, say). Stops on Ctrl+C, after
     ``idle_timeout`` seconds without a new file, or after ``max_files``.
 
     Parameters
@@ -44,6 +47,8 @@ def watch(
         Seconds a file's size and modification time must stay unchanged.
     poll : float
         Seconds between scans of the folder.
+    skip : iterable of str
+        Resolved paths of files not to process.
 
     Returns
     -------
@@ -55,16 +60,24 @@ def watch(
 
         raise CommandError(f"--watch {folder}: no such folder.", EXIT["usage"])
     print(f"watching {folder} (Ctrl+C to stop)", flush=True)
-    done, seen, rows = set(), {}, []
+    skip = set(skip)
+    # path -> the (size, mtime) it was processed at (a failed file is tried
+    # again when that changes).
+    done, seen, rows = {}, {}, []
     last_new = time.monotonic()
     try:
         while True:
             now = time.monotonic()
             for path in _candidates(folder, extensions):
-                if path in done:
+                if str(path.resolve()) in skip:
                     continue
-                stat = path.stat()
+                try:
+                    stat = path.stat()
+                except FileNotFoundError:  # removed since the listing
+                    continue
                 signature = (stat.st_size, stat.st_mtime_ns)
+                if path in done and done[path] in (None, signature):
+                    continue
                 first = seen.get(path)
                 if first is None or first[0] != signature:
                     seen[path] = (signature, now)  # new, or still growing
@@ -72,8 +85,8 @@ def watch(
                     continue
                 if now - first[1] < settle or stat.st_size == 0:
                     continue
-                done.add(path)
                 row = process(path)
+                done[path] = None if row.get("status") == "ok" else signature
                 rows.append(row)
                 on_row(row)
                 last_new = time.monotonic()

@@ -269,6 +269,7 @@ X : array-like or dask array, shape (n_samples, n_features)
             self._check_against_start(rows[:1024], start)
         rows *= np.float32(self.scale_)
         self.components_ *= self._mean_total(rows)
+        self._check_result(rows)
 
     def _check_against_start(self, rows, start, margin=0.1):
         """Warn when training ended with a worse fit to the data than the

@@ -15,6 +15,7 @@ from ..endmembers import (
     scaled_abundances,
 )
 from ..model_files import ModelFileMixin
+from ..result_checks import check_unmixing_result
 from ..streaming import DEFAULT_BLOCK_BYTES, RowStream
 from ..validation import (
     NonFiniteDataError,
@@ -22,6 +23,7 @@ from ..validation import (
     as_2d_array,
     check_finite,
     check_n_features,
+    check_numeric,
     summarize_spectra,
     warn,
 )
@@ -37,6 +39,9 @@ from .declared import DeclaredParamsMixin
 #: follows the composition, 0.2-0.3 where it does not); see the unmixing
 #: guide.
 INTENSITY_VARIATION = 0.08
+
+#: Spectra on which a result is checked after every fit (an SVD of them).
+_CHECKED_ROWS = 512
 
 #: The ``intensity`` parameter, as DAEU and VCA document it.
 INTENSITY_DOC = """\
@@ -84,6 +89,13 @@ class UnmixingEstimator(
     ``components_`` holds the endmembers ``(n_components, n_features)`` in the
     units of the data; ``transform`` gives abundances that are non-negative and
     sum to one for every non-zero spectrum.
+
+    After every fit the result is checked on a sample of the training
+    spectra (:func:`eels_ae.result_checks.check_unmixing_result`): a result
+    that explains the data much worse than a linear model of the same rank,
+    endmembers that coincide, one that no pixel holds, a degenerate scale
+    split or negative endmembers give one warning that says which, and the
+    figures are kept in ``fit_checks_``.
     """
 
     #: Rows per block when X is streamed (None: DEFAULT_BLOCK_BYTES of float32).
@@ -114,6 +126,10 @@ class UnmixingEstimator(
         self._fit(X, summary)
         self.n_features_in_ = summary.n_features
         self.energy_axis_ = energy_axis
+        idx, rows = RowStream(X, block_rows=self._block_rows).sample_rows(
+            _CHECKED_ROWS, np.random.default_rng(1)
+        )
+        self._check_result(rows, idx)
         return self
 
     def transform(self, X):
@@ -203,7 +219,14 @@ class UnmixingEstimator(
     def inverse_transform(self, X):
         """Spectra reconstructed from abundances ``X``: ``X @ components_``."""
         check_is_fitted(self, "components_")
-        return np.asarray(X) @ self.components_
+        A = check_numeric(X, f"{type(self).__name__}.inverse_transform")
+        R = self.components_.shape[0]
+        if A.ndim != 2 or A.shape[1] != R:
+            raise ValueError(
+                f"{type(self).__name__}.inverse_transform takes abundances of shape "
+                f"(n_samples, {R}), one column per endmember; got shape {A.shape}."
+            )
+        return A @ self.components_
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -212,6 +235,30 @@ class UnmixingEstimator(
         return tags
 
     # -- checks ------------------------------------------------------------
+    def _check_result(self, rows, idx=None):
+        """``fit_checks_`` (:func:`~eels_ae.result_checks.check_unmixing_result`
+        on a sample of the training spectra ``rows``, rows ``idx`` of them, as
+        the model sees them), and one warning that lists what is wrong with
+        the result, if anything: wrong without a word is the worst result."""
+        if not getattr(self, "_checks_result", True):
+            return
+        rows = np.asarray(rows)
+        # The first rows that are not all zero, in float64: never a float64
+        # copy of the whole sample (memory of lazy fits).
+        rows = rows[np.abs(rows).sum(axis=1) > 0][:_CHECKED_ROWS].astype(np.float64)
+        if len(rows) < 2:
+            return
+        A, scale = UnmixingEstimator.abundances_and_scale(self, rows)
+        checks = check_unmixing_result(rows, A, scale, self.components_)
+        self.fit_checks_ = checks.as_dict()
+        if checks.problems:
+            warn(
+                f"{type(self).__name__}: "
+                + "; ".join(checks.problems)
+                + ". Compare the result with the raw spectra before using it "
+                "(details in fit_checks_)."
+            )
+
     def _check_sample(self, X, summary, max_rows=2000):
         """On a sample of the spectra: warn when the data hold clearly fewer
         components than asked for, and choose the intensity model
@@ -282,6 +329,12 @@ class UnmixingEstimator(
                 f"{name}: {n_samples} spectra (n_samples={n_samples}) are too few "
                 f"to unmix {R} components; "
                 f"at least {max(R, 2)} are needed."
+            )
+        if R == 1:
+            warn(
+                f"{name}: with n_components=1 every abundance is 1 (the one "
+                "endmember is the mean spectrum's shape): nothing is unmixed. Ask "
+                "for 2 or more endmembers to separate phases."
             )
         summary = check_finite(X, block_rows=self._block_rows)
         n_zero = int(summary.zero_rows.sum())

@@ -485,6 +485,19 @@ X : HyperSpy signal, or array (rows, columns, channels) / (pixels, channels)
 
     def _denoise_chunk(self, block):
         """Denoised (background-free, if asked) chunk of a cube, halo included."""
+        bad = ~np.isfinite(block)
+        if bad.any():
+            # The eager path refuses them before denoising; lazily they are
+            # found chunk by chunk, and a network would spread them to every
+            # neighbour of the pixel.
+            pixels = int(bad.any(axis=-1).sum())
+            raise ValueError(
+                f"the lazy data hold NaN or inf values ({int(bad.sum())} in "
+                f"{pixels} pixel(s) of one chunk): they would spread to the "
+                "neighbouring pixels of the denoised output. Replace them first "
+                "(s.data = dask.array.nan_to_num(s.data)), or find them with "
+                "s.compute()."
+            )
         return self._remove_background(self._denoise_band(block).reshape(block.shape))
 
     def transform(self, X):

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..distributed import compute_in_memory, map_model_blocks
 from ..endmembers import fcls, scaled_abundances
-from ..energy_shift import estimate_shifts, shift_spectra
+from ..energy_shift import check_shift_map, estimate_shifts, shift_spectra
 from ..streaming import RowStream, flatten_image, is_dask_array
 from ..validation import (
     Interval,
@@ -15,6 +15,7 @@ from ..validation import (
     as_2d_array,
     check_finite,
     check_n_features,
+    warn,
 )
 from .base import INTENSITY_DOC, UnmixingEstimator
 
@@ -98,6 +99,15 @@ class DriftAwareUnmixing(UnmixingEstimator):
     channel_shift_ : ndarray of shape (n_samples,)
         Shift of each training spectrum (channels; positive: towards higher
         energy), relative to the median.
+    shift_check_ : dict
+        ``claimed``, ``measured`` (channels) and ``trusted``: the map's
+        difference between the pixels with the largest and with the smallest
+        shifts, and the shift measured directly between their mean raw
+        spectra (:func:`eels_ae.energy_shift.check_shift_map`). A map that
+        claims 2 channels or more that the raw spectra do not show (off by
+        more than half) follows something else than drift (thickness,
+        composition): a warning says so, and it should not be used. Set by
+        fits on arrays in memory (a dask array is not read again for it).
     n_features_in_ : int
     """.replace("{INTENSITY_DOC}", INTENSITY_DOC)
 
@@ -130,6 +140,8 @@ class DriftAwareUnmixing(UnmixingEstimator):
         est = registry.get(self.unmixer_).estimator(
             self.n_components, random_state=self.random_state, intensity=self.intensity_
         )
+        # The result is checked once, as drift_aware's (on aligned spectra).
+        est._checks_result = False
         params = est.get_params()
         if "show_progressbar" in params:
             est.set_params(show_progressbar=False)
@@ -194,6 +206,8 @@ class DriftAwareUnmixing(UnmixingEstimator):
         # abundances), which is harmless for measuring shifts but not here.
         self.components_ = self._unmixed(_aligned(X, -shifts), shape, summary.counts)
         self.channel_shift_ = shifts
+        if not is_dask_array(X):
+            self.shift_check_ = self._check_shift_map(X, shifts)
 
     #: Mean counts per channel below which ``unmixer="auto"`` takes MTAEU.
     _low_dose_counts = 5.0
@@ -356,6 +370,7 @@ class DriftAwareUnmixing(UnmixingEstimator):
         X, shape = self._checked_image(X)
         shifts = self._shifts_of(X, shape)
         if not is_dask_array(X):
+            self._check_shift_map(X, shifts, "the shift map of these spectra")
             return (*super().abundances_and_scale(_aligned(X, -shifts)), shifts)
         parts = compute_in_memory(
             map_model_blocks(
@@ -417,6 +432,47 @@ class DriftAwareUnmixing(UnmixingEstimator):
     def _abundances(self, stream):
         return stream.map_blocks(lambda block: fcls(block, self.components_))
 
+    def _check_shift_map(self, X, shifts, what="the shift map"):
+        """The check of ``shifts`` against the raw spectra ``X`` (what
+        ``shift_check_`` holds after a fit), and a warning when ``shifts``
+        claim shifts of 2 channels or more that ``X`` does not show. Nothing
+        is stored: a transform leaves the estimator as it is."""
+        claimed, measured = check_shift_map(X, shifts)
+        trusted = not (
+            abs(claimed) >= _CHECKED_SHIFT
+            and not abs(measured - claimed) <= 0.5 * abs(claimed)  # nan: not seen
+        )
+        if not trusted:
+            warn(
+                f"{type(self).__name__}: {what} cannot be trusted: it puts the "
+                f"pixels with the largest shifts {claimed:.1f} channels above "
+                "those with the smallest, but their mean raw spectra are "
+                + (
+                    f"{measured:.1f} channels apart"
+                    if np.isfinite(measured)
+                    else "not shifted by anything near that"
+                )
+                + ". The map follows something "
+                "else than drift (thickness or composition); do not use it, "
+                "and unmix without the drift correction (algorithm='nfindr' "
+                "or 'daeu', say), or align the spectra first."
+            )
+        return {"claimed": claimed, "measured": measured, "trusted": bool(trusted)}
+
+    def _check_result(self, rows, idx=None):
+        # The model describes the spectra aligned with their shifts.
+        if idx is not None:
+            rows = _aligned(
+                np.asarray(rows, dtype=np.float64), -self.channel_shift_[idx]
+            )
+        super()._check_result(rows)
+
+
+#: Shift (channels) between the pixels with the largest and smallest shifts
+#: from which a map is checked against the raw spectra: below, a map of
+#: noise and composition (0.6-0.7 channels on drift-free oxide scenes) is
+#: not worth a warning.
+_CHECKED_SHIFT = 2.0
 
 #: Growth of the per-endmember offsets from one round to the next that
 #: stops their correction (see ``DriftAwareUnmixing._fit``).

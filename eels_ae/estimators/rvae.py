@@ -369,7 +369,13 @@ X : array (rows, columns, channels) or (rows, columns), numpy or dask
             return np.array(
                 [estimate_noise_variance(sample[..., k], axis=1) for k in range(C)]
             )
-        values = np.broadcast_to(np.asarray(nv, dtype=float), (C,)).copy()
+        given = np.asarray(nv, dtype=float)
+        if given.ndim > 1 or given.size not in (1, C):
+            raise ValueError(
+                f"noise_variance has {given.size} values but the maps have {C} "
+                "channels: give one float, or one per channel."
+            )
+        values = np.broadcast_to(given, (C,)).copy()
         if not np.all(np.isfinite(values) & (values > 0)):
             raise ValueError(
                 f"noise_variance must be 'auto' or positive numbers, got {nv!r}."

@@ -20,10 +20,11 @@ import warnings
 import numpy as np
 
 from ..model_files import ModelFileError, load_model, model_to_bytes
-from ..spectrum_image import energy_axes_match
+from ..spectrum_image import check_energy_units, energy_axes_match
 from ..validation import NonFiniteDataError, pixel_namer
 from .adapters import energy_axis_dict
 from .compat import navigation_shape_in_array
+from .params import RUNTIME_OPTIONS, runtime_options, split_runtime
 
 __all__ = ["apply_model", "install_save_hook", "signal_energy_axis"]
 
@@ -53,6 +54,8 @@ def _on_model_axis(signal, model, energy_axis):
         )
     trained = getattr(model, "energy_axis_", None)
     got = signal_energy_axis(signal)
+    if trained is not None and got is not None:
+        check_energy_units(got, trained)
     if trained is None or got is None or _axes_match(got, trained):
         return signal
     last = lambda e: e["offset"] + e["scale"] * (e["size"] - 1)  # noqa: E731
@@ -109,8 +112,11 @@ def apply_model(signal, model, energy_axis="strict", **kwargs):
         raise (with the differences), or interpolate a copy of the signal
         onto the model's axis (with a warning). Never misaligned silently.
     **kwargs
-        Passed to the method behind a representation model (``channels`` of
-        :meth:`s.rvae <eels_ae.hyperspy_glue.rvae>`).
+        ``show_progressbar`` and ``device`` (options of the call: the model
+        keeps its own progress-bar setting; ``device`` moves it there), and
+        for a representation model the keywords of its method's input
+        (``channels`` of :meth:`s.rvae <eels_ae.hyperspy_glue.rvae>`). Any
+        other keyword raises ``TypeError``.
 
     Returns
     -------
@@ -140,12 +146,23 @@ def apply_model(signal, model, energy_axis="strict", **kwargs):
             "a model file)."
         ) from None
     entry = registry.for_estimator(model)
+    if entry.kind in ("unmixing", "classifier"):
+        # Their application has no options but the call's own (a misspelt
+        # keyword is never ignored).
+        runtime = split_runtime(kwargs)
+        if kwargs:
+            raise TypeError(
+                f"apply_model got unexpected keyword argument(s) "
+                f"{', '.join(sorted(kwargs))}: a {type(model).__name__} is applied "
+                f"as it is; the call takes only {' and '.join(RUNTIME_OPTIONS)}."
+            )
     # A classifier works on its denoiser's energy axis.
     on_axis = model.denoiser if entry.kind == "classifier" else model
     work = _on_model_axis(signal, on_axis, energy_axis)
     if entry.kind == "unmixing":
         try:
-            _apply_unmixing(signal, work, model)
+            with runtime_options(model, runtime):
+                _apply_unmixing(signal, work, model)
         except NonFiniteDataError as err:
             # The rows of the signal's spectra, named as its pixels.
             where = pixel_namer(navigation_shape_in_array(signal))

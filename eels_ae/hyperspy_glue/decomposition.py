@@ -43,7 +43,7 @@ from .compat import (
     spectrum_image_array,
     unfolded_spectra,
 )
-from .params import check_params
+from .params import RUNTIME_OPTIONS, check_params, runtime_options, split_runtime
 
 __all__ = ["ALGORITHMS", "install", "make_estimator", "register_algorithm"]
 
@@ -119,6 +119,12 @@ def make_estimator(name, output_dimension, params):
         If ``output_dimension`` is missing.
     """
     cls = ALGORITHMS[name.lower()]
+    params = dict(params)
+    runtime = split_runtime(params)
+    # A runtime option the estimator does not have (VCA's progress bar) is
+    # dropped: a loop over every name passes the same keywords to each.
+    own = cls._get_param_names()
+    params.update({k: v for k, v in runtime.items() if k in own})
     check_params(
         cls,
         params,
@@ -213,15 +219,29 @@ def _wrap(original, lazy):
         extra = arguments.pop("kwargs", {})
         background_range = extra.pop("background_range", None)
         background_pooling = extra.pop("background_pooling", BACKGROUND_POOLING)
+        runtime = {}
         if isinstance(algorithm, str):
             estimator = make_estimator(algorithm, arguments["output_dimension"], extra)
         else:
+            runtime = split_runtime(extra)
             if extra:
                 raise TypeError(
                     "set the parameters on the estimator object itself, not as "
-                    f"decomposition keyword arguments: {', '.join(sorted(extra))}."
+                    f"decomposition keyword arguments: {', '.join(sorted(extra))} "
+                    f"(the call takes only {' and '.join(RUNTIME_OPTIONS)})."
                 )
             estimator = algorithm
+            wanted = arguments["output_dimension"]
+            if wanted is not None and wanted != getattr(
+                estimator, "n_components", wanted
+            ):
+                raise ValueError(
+                    f"output_dimension={wanted} but this {type(estimator).__name__} "
+                    f"has n_components={estimator.n_components}: give one of them "
+                    "(the estimator's n_components is used when output_dimension "
+                    "is left out)."
+                )
+            arguments["output_dimension"] = getattr(estimator, "n_components", wanted)
             if hasattr(estimator, "components_"):
                 # Refitting it in place would change the model that another
                 # signal's learning_results hold.
@@ -247,7 +267,7 @@ def _wrap(original, lazy):
         # not exact in floating point: keep the data to put them back as they
         # were, whether the call succeeds or fails.
         backup = self.data.copy() if poisson and not lazy else None
-        saved = copy.deepcopy(self.learning_results.__dict__)
+        saved = _rollback_copy(self.learning_results.__dict__)
         try:
             background = None
             if background_range is not None:
@@ -267,12 +287,14 @@ def _wrap(original, lazy):
                     copy.copy(self.learning_results.__dict__)
                 )
             work = arguments["self"]
-            if lazy or _takes_image(estimator):
-                out = _lazy_decomposition(**arguments, image=_takes_image(estimator))
-            elif work.data.dtype.kind in "iub":
-                out = _on_float_copy(original, arguments)
-            else:
-                out = original(**arguments)
+            with runtime_options(estimator, runtime):
+                if lazy or _takes_image(estimator):
+                    image = _takes_image(estimator)
+                    out = _lazy_decomposition(**arguments, image=image)
+                elif work.data.dtype.kind in "iub":
+                    out = _on_float_copy(original, arguments)
+                else:
+                    out = original(**arguments)
             # The axis trained on, and what was done to the spectra before
             # unmixing, travel with the model (model files, apply_model).
             estimator.energy_axis_ = signal_energy_axis(self)
@@ -292,6 +314,7 @@ def _wrap(original, lazy):
                 self.learning_results.__dict__.update(work.learning_results.__dict__)
             if poisson:
                 _warn_poisson_loadings(self.learning_results.loadings)
+            _warn_few_pixel_components(self)
             return out
         except BaseException as err:
             self.learning_results.__dict__.clear()
@@ -310,6 +333,52 @@ def _wrap(original, lazy):
 
     setattr(decomposition, _WRAPPED, original)
     return decomposition
+
+
+def _warn_few_pixel_components(signal):
+    """Name the components whose map is a few pixels (an X-ray spike or a hot
+    pixel taken for a phase), with their pixels."""
+    from ..result_checks import few_pixel_components
+
+    loadings = signal.learning_results.loadings
+    if loadings is None or navigation_shape_in_array(signal) is None:
+        return
+    found = few_pixel_components(np.asarray(loadings))
+    if not found:
+        return
+    where = pixel_namer(navigation_shape_in_array(signal))
+    listed = "; ".join(
+        f"component {k}: {', '.join(where(p) for p in pixels)}"
+        for k, pixels in found.items()
+    )
+    warn(
+        f"the map of {'component' if len(found) == 1 else 'components'} "
+        f"{', '.join(map(str, found))} is a few pixels ({listed}): an X-ray "
+        "spike or a hot pixel (or a feature that small), not a phase. Look at "
+        "those spectra; remove spikes (s.spikes_removal_tool()) and unmix again, "
+        "or leave the pixels out (navigation_mask)."
+    )
+
+
+def _rollback_copy(results):
+    """What a failed call puts back in ``learning_results``: the arrays and
+    signals copied (a later call replaces them, HyperSpy may scale them in
+    place), the fitted estimator kept as it is (a fitted one is never refit
+    in place: it is cloned, see above). A deep copy of the estimator would
+    copy whatever its callbacks hold (the training panel's widgets, which
+    cannot be copied) and fail every later call on this signal."""
+    saved = {}
+    for key, value in results.items():
+        if isinstance(value, np.ndarray):
+            saved[key] = value.copy()
+        elif hasattr(value, "get_params"):
+            saved[key] = value
+        else:
+            try:
+                saved[key] = copy.deepcopy(value)
+            except Exception:  # noqa: BLE001 - kept as it is, as the estimator
+                saved[key] = value
+    return saved
 
 
 def _keep_endmember_variability(signal, estimator):

@@ -62,9 +62,7 @@ def _param_widget(name, default):
 
     style = {"description_width": "110px"}
     if name == "random_state":  # reproducible by default in the panel
-        return w.IntText(
-            value=0 if default is None else default, description=name, style=style
-        )
+        return _number_field(0 if default is None else default, name, int)
     if name == "device":
         return w.Dropdown(
             options=["auto", "cpu", "cuda"], value="auto", description=name, style=style
@@ -72,14 +70,47 @@ def _param_widget(name, default):
     if isinstance(default, bool):
         return w.Checkbox(value=default, description=name, style=style)
     if isinstance(default, int):
-        return w.IntText(value=default, description=name, style=style)
+        return _number_field(default, name, int)
     if isinstance(default, float):
-        return w.FloatText(value=default, description=name, style=style)
+        return _number_field(default, name, float)
     if default is None or isinstance(default, str):
         return w.Text(
             value="" if default is None else default, description=name, style=style
         )
     return None
+
+
+def _number_field(default, name, kind):
+    """A text field for a number, read in the kernel (:func:`_read_number`).
+    ipywidgets' own number fields put the old value back, in the browser,
+    when the text typed is not a number: the user's input is dropped without
+    a word and the training runs with a value they did not choose."""
+    import ipywidgets as w
+
+    field = w.Text(
+        value=str(default),
+        description=name,
+        style={"description_width": "110px"},
+        continuous_update=False,
+    )
+    field.number_kind = kind
+    return field
+
+
+def _read_number(field):
+    """The number in a field of :func:`_number_field`; ValueError that names
+    the field and what was typed when it is not one."""
+    text = field.value.strip()
+    try:
+        if field.number_kind is int:
+            return int(text)
+        value = float(text)
+    except ValueError:
+        kind = "a whole number" if field.number_kind is int else "a number"
+        raise ValueError(f"{field.description}: {text!r} is not {kind}") from None
+    if not np.isfinite(value):
+        raise ValueError(f"{field.description}: {text!r} is not a finite number")
+    return value
 
 
 def loss_curve_svg(losses, width=360, height=140):
@@ -144,9 +175,7 @@ def train_panel(obj, display=True, **kwargs):
 
     names = list(registry.trainable())
     algorithm = w.Dropdown(options=names, value="daeu", description="algorithm")
-    n_components = w.IntText(
-        value=3, description="components", style={"description_width": "110px"}
-    )
+    n_components = _number_field(3, "components", int)
     params_box = w.VBox()
     start = w.Button(description="Start", button_style="success")
     stop = w.Button(description="Stop", button_style="warning", disabled=True)
@@ -154,6 +183,10 @@ def train_panel(obj, display=True, **kwargs):
     path = w.Text(value="model.safetensors", description="file")
     progress = w.IntProgress(value=0, min=0, max=1, description="epochs")
     status = w.HTML("ready")
+    # Names for the page's style sheet and for tests that click the panel
+    # in a browser (tests/test_gui_browser.py).
+    status.add_class("eels-ae-status")
+    progress.add_class("eels-ae-progress")
     curve = w.HTML(loss_curve_svg([]))
     figure = w.Image(format="png", layout=w.Layout(display="none"))
     panel = {
@@ -190,10 +223,14 @@ def train_panel(obj, display=True, **kwargs):
         n_components.layout.display = "" if entry.kind == "unmixing" else "none"
 
     def chosen_params(entry):
+        """The parameters in the fields; ValueError naming a field whose text
+        is not a number."""
         params = {}
         for name, widget in panel["params"].items():
             value = widget.value
-            if isinstance(widget, w.Text):
+            if hasattr(widget, "number_kind"):
+                value = _read_number(widget)
+            elif isinstance(widget, w.Text):
                 value = value.strip() or None
             params[name] = value
         if "callbacks" in entry.estimator._get_param_names():
@@ -202,12 +239,12 @@ def train_panel(obj, display=True, **kwargs):
             params["show_progressbar"] = False
         return params
 
-    def run(entry, params):
+    def run(entry, params, components):
         try:
             if entry.kind == "unmixing":
                 obj.decomposition(
                     algorithm=entry.name,
-                    output_dimension=n_components.value,
+                    output_dimension=components,
                     print_info=False,
                     **params,
                 )
@@ -215,9 +252,14 @@ def train_panel(obj, display=True, **kwargs):
             else:
                 result, model = getattr(obj, entry.method)(return_model=True, **params)
                 panel["result"], panel["model"] = result, model
+            # The panel's callback holds its widgets: the model kept in
+            # learning_results (and saved) must not (they cannot be copied).
+            if "callbacks" in panel["model"].get_params(deep=False):
+                panel["model"].set_params(callbacks=None)
             stopped = panel["stop_flag"].is_set()
-            progress.value = progress.max  # every phase has ended
-            status.value = "stopped early (best weights kept)" if stopped else "done"
+            status.value = _end_status(panel["model"], stopped)
+            if not stopped:
+                progress.value = progress.max  # every phase has ended
             curve.value = loss_curve_svg(panel["losses"])
             _show_results(entry, obj, panel)
             save.disabled = False
@@ -229,6 +271,13 @@ def train_panel(obj, display=True, **kwargs):
 
     def on_start(_):
         entry = registry.get(algorithm.value)
+        try:
+            params = chosen_params(entry)
+            components = _read_number(n_components)
+        except ValueError as err:
+            panel["error"] = err
+            status.value = f"<b>not started</b>: {err}"
+            return
         panel["losses"].clear()
         panel["stop_flag"].clear()
         panel["error"] = panel["model"] = panel["result"] = None
@@ -236,7 +285,7 @@ def train_panel(obj, display=True, **kwargs):
         status.value = "starting"
         figure.layout.display = "none"
         thread = threading.Thread(
-            target=run, args=(entry, chosen_params(entry)), daemon=True
+            target=run, args=(entry, params, components), daemon=True
         )
         panel["thread"] = thread
         thread.start()
@@ -248,7 +297,7 @@ def train_panel(obj, display=True, **kwargs):
     def on_save(_):
         try:
             saved = panel["model"].save(path.value)
-            status.value = f"saved {saved}"
+            status.value = f"saved {saved.resolve()}"
         except Exception as err:  # noqa: BLE001 - shown in the panel
             status.value = f"<b>not saved</b>: {err}"
 
@@ -257,11 +306,28 @@ def train_panel(obj, display=True, **kwargs):
         if panel["thread"] is not None:
             panel["thread"].join(timeout)
 
+    def check_number(change):
+        # Said as soon as the field is left, not only at Start.
+        try:
+            _read_number(change["owner"])
+        except ValueError as err:
+            status.value = f"<b>not a number</b>: {err}"
+        else:
+            if status.value.startswith("<b>not"):
+                status.value = "ready"
+
+    def watch_numbers(change=None):
+        for field in (n_components, *panel["params"].values()):
+            if hasattr(field, "number_kind"):
+                field.observe(check_number, names="value")
+
     algorithm.observe(show_params, names="value")
+    algorithm.observe(watch_numbers, names="value")
     start.on_click(on_start)
     stop.on_click(on_stop)
     save.on_click(on_save)
     show_params()
+    watch_numbers()
     panel["wait"] = wait
     box = w.VBox(
         [
@@ -282,6 +348,25 @@ def train_panel(obj, display=True, **kwargs):
         show(box)
         return None
     return panel
+
+
+def _end_status(model, stopped):
+    """What the status line says when a training ends: stopped by the user,
+    ended by early stopping (the loss stopped improving), or done."""
+    if stopped:
+        return (
+            f"stopped at epoch {getattr(model, 'n_epochs_', '?')} (best weights kept)"
+        )
+    done, planned = (
+        getattr(model, "n_epochs_", None),
+        model.get_params().get("max_epochs"),
+    )
+    if done is not None and planned is not None and done < planned:
+        return (
+            f"done: early stopping ended it at epoch {done} of {planned} (the "
+            "loss had stopped improving)"
+        )
+    return "done"
 
 
 def _show_results(entry, signal, panel):

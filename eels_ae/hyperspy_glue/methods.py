@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from .. import registry
 from ..spectrum_image import as_spectrum_image
 from .maps_input import MAPS_INPUT_DOC, abundance_maps_input
-from .params import check_params, fitted_model
+from .params import check_params, fitted_model, runtime_options, split_runtime
 
 __all__ = ["INPUTS", "RESULTS", "make_signal_method", "signal_methods"]
 
@@ -144,13 +144,16 @@ def make_signal_method(entry):
     def method(self, model=None, return_model=False, **params):
         inputs = {k: params.pop(k) for k in take.keywords if k in params}
         given = {**params, **inputs}
+        # Progress bars and the device are the call's, with or without a model.
+        runtime = split_runtime(params) if model is not None else {}
         if model is None:
             # Unknown keywords fail before the input is made (an NMF, say).
             check_params(cls, params, call, extra=_extra(take))
             model, params = cls(**params), {}
         X, context = take.take(self, given, call)
-        model = fitted_model(cls, model, params, call, X)
-        out = result.build(self, model, X, context)
+        with runtime_options(model, runtime):
+            model = fitted_model(cls, model, params, call, X)
+            out = result.build(self, model, X, context)
         return (out, model) if return_model else out
 
     method.__name__ = method.__qualname__ = entry.method
