@@ -26,6 +26,7 @@ from .estimators import (
     VCA,
     DenoisingAE,
     DriftAwareUnmixing,
+    EnsembleUnmixing,
     LatentClassifier,
 )
 from .hyperspy_glue import (
@@ -46,6 +47,7 @@ __all__ = [
     "DAEU",
     "DenoisingAE",
     "DriftAwareUnmixing",
+    "EnsembleUnmixing",
     "LatentClassifier",
     "MTAEU",
     "ModelFileError",

@@ -97,7 +97,13 @@ def get(name: str) -> Algorithm:
 
 
 def for_estimator(estimator) -> Algorithm:
-    """The entry of an estimator (object or class); the most specific class wins."""
+    """The entry of an estimator (object or class); the most specific class
+    wins. An ensemble (:class:`~eels_ae.EnsembleUnmixing`) has the entry of
+    the estimator it repeats."""
+    from .estimators import EnsembleUnmixing
+
+    if isinstance(estimator, EnsembleUnmixing):
+        return for_estimator(estimator.estimator)
     cls = estimator if isinstance(estimator, type) else type(estimator)
     for klass in cls.__mro__:
         for entry in REGISTRY.values():

@@ -337,6 +337,7 @@ EXPECTED_FAILURES = {
     "VCA": {},
     "NFINDR": {},
     "DriftAwareUnmixing": {},
+    "EnsembleUnmixing": {},
     "VAE": {
         "check_estimators_fit_returns_self": _FEW_CHANNELS_VAE,
         "check_estimators_overwrite_params": _FEW_CHANNELS_VAE,
@@ -396,6 +397,9 @@ def _sklearn_estimators():
         eels_ae.VCA(2, random_state=0),
         eels_ae.NFINDR(2, random_state=0),
         eels_ae.DriftAwareUnmixing(2, random_state=0),
+        eels_ae.EnsembleUnmixing(
+            eels_ae.VCA(2, random_state=0), n_members=3, random_state=0
+        ),
         eels_ae.VAE(batch_size=16, **fast),
         eels_ae.RVAE(window=2, hidden_width=8, patches_per_epoch=None, **fast),
         eels_ae.DenoisingAE(neighbourhood=1, target="self", batch_size=16, **fast),

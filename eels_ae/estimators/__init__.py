@@ -6,6 +6,7 @@ from .cnnaeu import CNNAEU
 from .daeu import DAEU
 from .denoising import DenoisingAE
 from .drift import DriftAwareUnmixing
+from .ensemble import EnsembleUnmixing
 from .mtaeu import MTAEU
 from .nfindr import NFINDR
 from .rvae import RVAE
@@ -22,6 +23,7 @@ __all__ = [
     "VAEU",
     "DenoisingAE",
     "DriftAwareUnmixing",
+    "EnsembleUnmixing",
     "LatentClassifier",
     "NFINDR",
     "RVAE",

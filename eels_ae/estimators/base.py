@@ -322,7 +322,8 @@ class UnmixingEstimator(
         if R > n_features:
             raise ValueError(
                 f"{name}: n_components={R} is larger than the number of channels "
-                f"({n_features}); ask for at most {n_features} components."
+                f"(n_features={n_features}); ask for at most {n_features} "
+                "components."
             )
         if n_samples < max(R, 2):
             raise ValueError(

@@ -26,7 +26,7 @@ import numpy as np
 from sklearn.base import clone
 
 from .. import registry
-from ..estimators import UnmixingEstimator
+from ..estimators import EnsembleUnmixing, UnmixingEstimator
 from ..validation import NonFiniteDataError, pixel_namer, warn
 from .apply import keep_energy_shift, keep_intensity_scale, signal_energy_axis
 from .background import (
@@ -76,7 +76,13 @@ _WRAPPED = "__eels_ae_original__"
 
 #: ``learning_results`` attributes only eels_ae's algorithms set: HyperSpy's
 #: own algorithms leave none behind.
-_OWN_RESULTS = ("energy_shift", "endmember_variability", "background")
+_OWN_RESULTS = (
+    "energy_shift",
+    "endmember_variability",
+    "background",
+    "abundance_std",
+    "endmember_std",
+)
 
 
 def register_algorithm(name, estimator_class, input="spectra", summary=""):
@@ -219,6 +225,8 @@ def _wrap(original, lazy):
         extra = arguments.pop("kwargs", {})
         background_range = extra.pop("background_range", None)
         background_pooling = extra.pop("background_pooling", BACKGROUND_POOLING)
+        members = extra.pop("ensemble", None)
+        show = extra.get("show_progressbar")
         runtime = {}
         if isinstance(algorithm, str):
             estimator = make_estimator(algorithm, arguments["output_dimension"], extra)
@@ -251,6 +259,8 @@ def _wrap(original, lazy):
                     "that hold the fitted one keep their model."
                 )
                 estimator = clone(estimator)
+        if members is not None:
+            estimator = _ensemble(estimator, members, show, arguments)
         arguments["algorithm"] = estimator
         _check_signal(self)
         # Bad parameters fail before HyperSpy touches the data.
@@ -309,6 +319,7 @@ def _wrap(original, lazy):
             )
             keep_energy_shift(work, getattr(estimator, "channel_shift_", None))
             _keep_endmember_variability(work, estimator)
+            _keep_uncertainty(work, estimator)
             keep_background(work, background, background_range)
             if work is not self:
                 self.learning_results.__dict__.update(work.learning_results.__dict__)
@@ -358,6 +369,62 @@ def _warn_few_pixel_components(signal):
         "those spectra; remove spikes (s.spikes_removal_tool()) and unmix again, "
         "or leave the pixels out (navigation_mask)."
     )
+
+
+def _ensemble(estimator, members, show, arguments):
+    """``ensemble=N``: the estimator repeated N times
+    (:class:`~eels_ae.estimators.EnsembleUnmixing`), seeded by its own
+    ``random_state``."""
+    if isinstance(members, bool) or not isinstance(members, numbers.Integral):
+        raise TypeError(
+            f"ensemble must be a number of members (an integer >= 2), got {members!r}."
+        )
+    if members < 2:
+        raise ValueError(
+            f"ensemble={members}: an ensemble needs at least 2 members (5 is a "
+            "good start); leave ensemble out for a single fit."
+        )
+    if arguments.get("normalize_poissonian_noise"):
+        raise ValueError(
+            "ensemble and normalize_poissonian_noise cannot be combined: the "
+            "ensemble's resampling models the counts' noise itself, and its "
+            "spreads would be in the scaled units. Leave "
+            "normalize_poissonian_noise out."
+        )
+    seed = estimator.get_params(deep=False).get("random_state")
+    if isinstance(estimator, EnsembleUnmixing):
+        raise ValueError(
+            "this estimator is already an ensemble: leave the ensemble keyword out."
+        )
+    return EnsembleUnmixing(
+        estimator, n_members=int(members), random_state=seed, show_progressbar=show
+    )
+
+
+def _keep_uncertainty(signal, estimator):
+    """``s.learning_results.abundance_std`` and ``endmember_std`` of an
+    ensemble: signals shaped as ``s.get_decomposition_loadings()`` and
+    ``s.get_decomposition_factors()`` (channels left out by a mask are NaN,
+    as in the factors); removed for a single fit."""
+    results = signal.learning_results
+    for name in ("abundance_std", "endmember_std"):
+        results.__dict__.pop(name, None)
+    if not isinstance(estimator, EnsembleUnmixing):
+        return
+    loadings = signal.get_decomposition_loadings()
+    std = np.asarray(estimator.abundance_std_)
+    if std.size == loadings.data.size:
+        loadings.data = std.T.reshape(loadings.data.shape).astype(loadings.data.dtype)
+        loadings.metadata.General.title = "abundance std (ensemble)"
+        results.abundance_std = loadings
+    factors = signal.get_decomposition_factors()
+    kept = np.all(np.isfinite(factors.data), axis=0)
+    if int(kept.sum()) == estimator.endmember_std_.shape[1]:
+        data = np.full(factors.data.shape, np.nan, dtype=np.float64)
+        data[:, kept] = estimator.endmember_std_
+        factors.data = data
+        factors.metadata.General.title = "endmember std (ensemble)"
+        results.endmember_std = factors
 
 
 def _rollback_copy(results):
@@ -467,7 +534,10 @@ def _on_float_copy(original, arguments):
 
 
 def _takes_image(estimator):
-    """True for a registered spatial algorithm (input ``"image"``)."""
+    """True for a registered spatial algorithm (input ``"image"``), alone or
+    in an ensemble."""
+    if isinstance(estimator, EnsembleUnmixing):
+        estimator = estimator.estimator
     return any(
         e.input == "image" and type(estimator) is e.estimator
         for e in registry.by_kind("unmixing").values()
