@@ -304,11 +304,8 @@ def test_bad_parameter_is_named_and_leaves_learning_results(name, inputs, denois
 
 # -- scikit-learn's own checks --------------------------------------------------
 #: Checks an estimator cannot pass, with the reason (scikit-learn marks them
-#: as expected failures with the reason shown). DAEU and VCA pass every check.
-_FEW_CHANNELS_VAE = (
-    "the check's data have 2 features; a VAE needs spectra of at least 3 channels "
-    "(its noise estimate uses second differences) and says so"
-)
+#: as expected failures with the reason shown). Every unmixing estimator, the
+#: ensemble, VAE and VAEU pass every check.
 _FEW_CHANNELS_DAE = (
     "the check's data have 2-5 features; the denoiser needs at least 8 energy "
     "channels (five stride-2 convolutions) and says so before anything else"
@@ -326,26 +323,12 @@ EXPECTED_FAILURES = {
     "UDAS": {},
     "MTAEU": {},
     "CNNAEU": {},
-    "VAEU": {
-        "check_estimators_fit_returns_self": _FEW_CHANNELS_VAE,
-        "check_estimators_overwrite_params": _FEW_CHANNELS_VAE,
-        "check_fit_check_is_fitted": _FEW_CHANNELS_VAE,
-        "check_fit_idempotent": _FEW_CHANNELS_VAE,
-        "check_n_features_in": _FEW_CHANNELS_VAE,
-        "check_readonly_memmap_input": _FEW_CHANNELS_VAE,
-    },
+    "VAEU": {},
     "VCA": {},
     "NFINDR": {},
     "DriftAwareUnmixing": {},
     "EnsembleUnmixing": {},
-    "VAE": {
-        "check_estimators_fit_returns_self": _FEW_CHANNELS_VAE,
-        "check_estimators_overwrite_params": _FEW_CHANNELS_VAE,
-        "check_fit_check_is_fitted": _FEW_CHANNELS_VAE,
-        "check_fit_idempotent": _FEW_CHANNELS_VAE,
-        "check_n_features_in": _FEW_CHANNELS_VAE,
-        "check_readonly_memmap_input": _FEW_CHANNELS_VAE,
-    },
+    "VAE": {},
     "RVAE": {
         "check_estimators_empty_data_messages": _NOT_SAMPLES,
         "check_fit2d_1feature": _NOT_SAMPLES,

@@ -71,3 +71,16 @@ def test_nan_in_lazy_data_is_refused_when_denoised_with_a_model():
     out = lazy.denoise_ae(model=model)  # lazy: checked as it is computed
     with pytest.raises(ValueError, match="NaN or inf values"):
         out.compute()
+
+
+@pytest.mark.parametrize("cls", [eels_ae.VAE, eels_ae.VAEU])
+def test_spectra_too_short_for_a_noise_estimate_say_what_is_taken(cls):
+    # Two channels have no second difference: the data's variance stands in
+    # for the noise, and the user is told (it was an error; scikit-learn's
+    # checks use such data).
+    X = np.random.default_rng(0).poisson(50.0, (64, 2)).astype(float)
+    params = dict(max_epochs=2, show_progressbar=False, random_state=0)
+    est = cls(**params) if cls is eels_ae.VAE else cls(2, **params)
+    with pytest.warns(UserWarning, match="no noise estimate"):
+        est.fit(X)
+    assert np.isfinite(est.transform(X)).all()

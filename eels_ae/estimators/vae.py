@@ -176,11 +176,6 @@ X : array-like, dask array or HyperSpy signal
                 "VAE: noise_variance is used with likelihood='gaussian' only."
             )
         n, n_channels = X.shape
-        if n_channels < 3:
-            raise ValueError(
-                f"VAE needs spectra of at least 3 channels (its noise estimate "
-                f"uses second differences), got n_features={n_channels}."
-            )
         summary = check_finite(X, where)
         if summary.max_abs == 0:
             raise ValueError("every spectrum is all zeros: there is nothing to learn.")
@@ -227,6 +222,7 @@ X : array-like, dask array or HyperSpy signal
             self.noise_variance_ = None
             return None
         if self.noise_variance is None:
+            _warn_few_channels(type(self).__name__, sample.shape[-1])
             nv = estimate_noise_variance(sample, axis=-1)
         else:
             nv = float(self.noise_variance) / self.scale_**2
@@ -443,3 +439,16 @@ X : array-like, dask array or HyperSpy signal
             axis=1,
         )
         return (cols, out[:, n_cols:]) if with_reconstruction else cols
+
+
+def _warn_few_channels(name, n_channels):
+    """The noise of spectra of fewer than 3 channels cannot be told from
+    their signal (no second difference): say what is taken instead."""
+    if n_channels < 3:
+        warn(
+            f"{name}: spectra of {n_channels} channel(s) give no noise estimate "
+            "(it uses second differences along the energy axis): the variance of "
+            "the data is taken as the noise variance, which counts the signal as "
+            "noise, and the model will explain little. Pass noise_variance (or "
+            "likelihood='poisson' for counts)."
+        )

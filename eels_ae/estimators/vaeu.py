@@ -9,6 +9,7 @@ from ..models.variational import estimate_noise_variance
 from ..training import predict_in_batches
 from ..validation import Interval, Options
 from .autoencoder import AutoencoderUnmixing, autoencoder_doc, autoencoder_params
+from .vae import _warn_few_channels
 
 __all__ = ["VAEU"]
 
@@ -110,20 +111,11 @@ class VAEU(AutoencoderUnmixing):
     # The mean endmembers move slowly: the variability absorbs the rest.
     _start_decoder_lr_factor = 0.02
 
-    def _prepare(self, X, energy_axis=None):
-        data = super()._prepare(X, energy_axis)
-        n = data.extra["summary"].n_features
-        if n < 3:
-            raise ValueError(
-                f"VAEU needs spectra of at least 3 channels (its noise estimate "
-                f"uses second differences), got n_features={n}."
-            )
-        return data
-
     def _build(self, data, rng):
         if "noise_var" not in data.extra:  # once per fit, shared by restarts
             n = self._init_sample_size(data.extra["summary"].n_features)
             _, rows = data.extra["spectra"].sample_rows(n, rng)
+            _warn_few_channels("VAEU", rows.shape[-1])
             data.extra["noise_var"] = estimate_noise_variance(rows)
             # Poisson noise: variance in proportion to the mean spectrum
             # (floored, so empty channels do not get infinite weight).

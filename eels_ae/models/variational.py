@@ -108,16 +108,20 @@ def estimate_noise_variance(data, axis=-1, floor=1e-4):
         so that noiseless (synthetic) data do not give a variance of zero
         and an unbounded likelihood.
 
+    With fewer than 3 values along ``axis`` there is no second difference:
+    the variance of the data is returned (an upper bound, which counts the
+    signal's own spread as noise; callers say so).
+
     Returns
     -------
     float
     """
     data = np.asarray(data, dtype=np.float64)
     if data.shape[axis] < 3:
-        raise ValueError(
-            f"estimating the noise needs at least 3 values along axis {axis}, got "
-            f"{data.shape[axis]}."
-        )
+        # No second difference: the variance of the data, an upper bound (the
+        # signal's spread counted as noise), as the floor's reference.
+        total = float(np.nanvar(data))
+        return total if math.isfinite(total) and total > 0 else 1.0
     d2 = np.diff(data, n=2, axis=axis).ravel()
     d2 = d2[np.isfinite(d2)]
     mad = np.median(np.abs(d2 - np.median(d2))) if d2.size else 0.0
