@@ -34,6 +34,7 @@ from .hyperspy_glue import (
     apply_model,
     fit_references,
     install,
+    plot_uncertainty,
     register_algorithm,
 )
 from .model_files import ModelFileError, load_model, model_info
@@ -61,6 +62,7 @@ __all__ = [
     "data",
     "estimate_n_components",
     "fit_references",
+    "plot_uncertainty",
     "load_model",
     "metrics",
     "model_info",

@@ -54,6 +54,15 @@ def test_the_spread_follows_the_error_and_lands_like_the_loadings(mixtures):
     # Measured on three other seeds of this scene: 0.65-0.66 and 84-96 %.
     assert spearmanr(std.ravel(), err.ravel()).statistic > 0.45
     assert 0.7 < np.mean(err <= 2 * std) < 0.995
+    # One figure: endmembers with their bands, maps and spread maps.
+    fig = eels_ae.plot_uncertainty(s)
+    assert len(fig.axes) == 1 + 2 * 3 + 2 * 3  # plots, maps, colour bars
+    assert len(fig.axes[0].collections) == 3  # one band per endmember
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    with pytest.raises(ValueError, match="ensemble=5"):
+        eels_ae.plot_uncertainty(mixtures[0])
     # The result is the single fit with the same seed.
     single = s.deepcopy()
     single.decomposition(
@@ -165,6 +174,17 @@ def test_on_the_real_file_lazy_objects_and_model_files(tmp_path):
     assert lazy.learning_results.abundance_std.data.shape == (
         lazy.get_decomposition_loadings().data.shape
     )
+    # Lazy and background-subtracted: Gaussian resamples drawn chunk by chunk.
+    lazy.decomposition(
+        algorithm="nfindr",
+        output_dimension=2,
+        ensemble=3,
+        random_state=0,
+        background_range=(370.0, 450.0),
+        print_info=False,
+    )
+    assert lazy.learning_results.decomposition_algorithm.resample_ == "gaussian"
+    assert np.isfinite(lazy.learning_results.abundance_std.data).all()
     s.decomposition(algorithm="NMF", output_dimension=2, print_info=False)
     assert getattr(s.learning_results, "abundance_std", None) is None
 

@@ -169,8 +169,9 @@ class EnsembleUnmixing(UnmixingEstimator):
 
     # -- fitting -----------------------------------------------------------
     def fit(self, X, y=None, **fit_params):
-        """Fit ``n_members`` clones of ``estimator``, each on its own
-        resample of ``X`` with its own seed, and match them.
+        """Fit ``estimator`` on ``X`` (the result) and ``n_members - 1``
+        clones with other seeds on resamples of ``X``; match them to the
+        result and keep their deviations from it.
 
         Parameters
         ----------
@@ -336,6 +337,8 @@ def resampled(X, how, sigma=None, seed=0):
     if how == "none":
         return X
     if is_dask_array(X):
+        if how == "gaussian":
+            X = X.rechunk({X.ndim - 1: -1})  # every chunk holds every channel
         return X.map_blocks(
             _resampled_block,
             how=how,
@@ -351,9 +354,6 @@ def _resampled_block(block, how, sigma, seed, block_id=None):
     dtype = _float_type(block.dtype)
     if how == "poisson":
         return rng.poisson(np.clip(block, 0, None)).astype(dtype)
-    if block.ndim > 1 and sigma.shape[0] != block.shape[-1]:
-        # A chunk of part of the channels (dask): its slice of sigma.
-        raise ValueError("resampled: sigma has one value per channel of X.")
     return (block + rng.standard_normal(block.shape) * sigma).astype(dtype)
 
 

@@ -9,6 +9,7 @@ from .apply import apply_model, install_save_hook, uninstall_save_hook
 from .compat import show_progressbar_preference
 from .decomposition import ALGORITHMS, make_estimator, register_algorithm
 from .references import ReferenceFit, fit_references
+from .result_figures import plot_uncertainty
 from .rvae_results import RVAEResult
 from .signal_methods import SIGNAL_METHODS
 from .vae_results import VAEResult
@@ -29,6 +30,7 @@ __all__ = [
     "fit_references",
     "install",
     "make_estimator",
+    "plot_uncertainty",
     "register_algorithm",
     "rvae",
     "uninstall",

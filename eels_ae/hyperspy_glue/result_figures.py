@@ -8,7 +8,7 @@ import io
 
 import numpy as np
 
-__all__ = ["result_figure_png"]
+__all__ = ["plot_uncertainty", "result_figure_png"]
 
 
 def _label(axis):
@@ -65,6 +65,81 @@ def _image_grid(fig, stack, title, axes=(), first_row=0, limits=(None, None)):
             ax.set_ylabel(_label(axes[1]), fontsize=8)
             ax.tick_params(labelsize=7)
         fig.colorbar(image, ax=ax, fraction=0.046)
+
+
+def draw_uncertainty(fig, signal):
+    """Endmembers with bands of +-2 spreads, the abundance maps and, below
+    them, the maps of their spreads (``ensemble=N`` results)."""
+    results = signal.learning_results
+    factors = np.asarray(results.factors).T
+    spread = np.asarray(results.endmember_std.data)
+    maps = np.asarray(signal.get_decomposition_loadings().data)
+    maps = maps.reshape(maps.shape[0], -1, maps.shape[-1])
+    stds = np.asarray(results.abundance_std.data).reshape(maps.shape)
+    axis = signal.axes_manager.signal_axes[0]
+    angles = getattr(results.decomposition_algorithm, "endmember_angle_", None)
+    n = len(factors)
+    ax = fig.add_subplot(3, 1, 1)
+    for i, (f, sd) in enumerate(zip(factors, spread, strict=True)):
+        label = f"endmember {i}"
+        if angles is not None:
+            label += f" (members within {angles[i]:.1f} deg)"
+        (line,) = ax.plot(axis.axis, f, label=label)
+        ax.fill_between(
+            axis.axis, f - 2 * sd, f + 2 * sd, color=line.get_color(), alpha=0.25
+        )
+    ax.set_xlabel(_label(axis))
+    ax.set_ylabel("intensity (counts per channel)")
+    ax.set_title("endmembers, +-2 spreads")
+    ax.legend(fontsize=8)
+    top = max(float(np.nanmax(stds)), 1e-12)
+    for row, (stack, title, limits) in enumerate(
+        ((maps, "abundance", (0, 1)), (stds, "spread", (0, top)))
+    ):
+        for i in range(n):
+            ax = fig.add_subplot(3, n, (row + 1) * n + i + 1)
+            image = ax.imshow(
+                stack[i], interpolation="nearest", vmin=limits[0], vmax=limits[1]
+            )
+            ax.set_title(f"{title} {i}", fontsize=9)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            fig.colorbar(image, ax=ax, fraction=0.046)
+    fig.suptitle(
+        "ensemble result: the spread is how far fits on resampled counts fall "
+        "from it (a lower bound of the error)",
+        fontsize=9,
+    )
+
+
+def plot_uncertainty(signal):
+    """One figure of an ensemble's result and its uncertainty.
+
+    The endmembers with bands of +-2 spreads (``endmember_std``), the
+    abundance maps, and the maps of their spreads (``abundance_std``), as
+    left by ``s.decomposition(..., ensemble=N)``.
+
+    Parameters
+    ----------
+    signal : hyperspy.signals.Signal1D
+        A signal decomposed with ``ensemble``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+
+    if getattr(signal.learning_results, "abundance_std", None) is None:
+        raise ValueError(
+            "this signal has no ensemble result: run s.decomposition(algorithm=..., "
+            "output_dimension=..., ensemble=5) first."
+        )
+    n = np.asarray(signal.learning_results.factors).shape[1]
+    fig = plt.figure(figsize=(max(8, 2.6 * n), 8))
+    draw_uncertainty(fig, signal)
+    fig.tight_layout()
+    return fig
 
 
 def draw_result(fig, kind, signal, result):
