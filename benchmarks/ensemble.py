@@ -114,6 +114,7 @@ def score(syn, name):
     from scipy.stats import spearmanr
 
     import eels_ae
+    from eels_ae.hyperspy_glue import make_estimator
     from eels_ae.metrics import match_components, sad_matrix
 
     truth = np.asarray(syn.endmembers.data)
@@ -122,13 +123,7 @@ def score(syn, name):
     data = syn.signal.data
 
     def make():
-        cls = eels_ae.ALGORITHMS[name]
-        extra = (
-            {"show_progressbar": False}
-            if "show_progressbar" in (cls._get_param_names())
-            else {}
-        )
-        return cls(R, random_state=0, **extra)
+        return make_estimator(name, R, {"show_progressbar": False, "random_state": 0})
 
     X = data if takes_image(make()) else data.reshape(-1, data.shape[-1])
     t = time.perf_counter()

@@ -32,6 +32,7 @@ from .estimators import (
 from .hyperspy_glue import (
     ALGORITHMS,
     apply_model,
+    compare,
     fit_references,
     install,
     plot_uncertainty,
@@ -59,6 +60,7 @@ __all__ = [
     "VAEU",
     "VCA",
     "apply_model",
+    "compare",
     "data",
     "estimate_n_components",
     "fit_references",

@@ -6,6 +6,7 @@ from ..training import progress
 from . import decomposition, signal_methods
 from .adapters import signal_to_spectrum_image
 from .apply import apply_model, install_save_hook, uninstall_save_hook
+from .compare import Comparison, compare
 from .compat import show_progressbar_preference
 from .decomposition import ALGORITHMS, make_estimator, register_algorithm
 from .references import ReferenceFit, fit_references
@@ -21,6 +22,8 @@ denoise_ae = SIGNAL_METHODS["denoise_ae"]
 
 __all__ = [
     "ALGORITHMS",
+    "Comparison",
+    "compare",
     "RVAEResult",
     "ReferenceFit",
     "SIGNAL_METHODS",
