@@ -282,3 +282,22 @@ def test_result_figures_have_calibrated_axes_and_profiles_on_line_scans():
     assert len(profiles.lines) == 2  # one profile per abundance, not 1-px images
     assert len(profiles.lines[0].get_xdata()) == 49
     assert profiles.get_xlabel() == "y"
+
+
+def test_compare_prints_the_pick_and_writes_its_evidence(tmp_path):
+    out = tmp_path / "which.json"
+    r = run("compare", DM3, "-n", "2", "--algorithms", "vca,nfindr", "-q", "-o", out)
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(out.read_text())
+    assert doc["recommended"] in ("vca", "nfindr")
+    assert {c["name"] for c in doc["candidates"]} == {"vca", "nfindr"}
+    assert all(c["heldout_score"] > 0 for c in doc["candidates"])
+    assert f"recommended: {doc['recommended']}" in r.stdout
+    assert (tmp_path / "which.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # An existing summary is kept unless --overwrite; a name that is not an
+    # unmixing one is a usage error listing the names.
+    r = run("compare", DM3, "-n", "2", "-o", out)
+    assert r.returncode == 2 and "--overwrite" in r.stderr
+    r = run("compare", DM3, "-n", "2", "--algorithms", "nmf", "-o", out, "--overwrite")
+    assert r.returncode == 2 and "not eels_ae unmixing names" in r.stderr
+    assert "deprecated" not in r.stderr

@@ -237,6 +237,74 @@ def cmd_train(args):
     return EXIT["ok"]
 
 
+# -- compare --------------------------------------------------------------------
+def cmd_compare(args):
+    """Run the unmixing names on one file and say which to trust
+    (:func:`eels_ae.compare`): the table and the reason on the terminal, a
+    JSON summary and a PNG figure next to ``--output``."""
+    import matplotlib.pyplot as plt
+
+    out = Path(args.output or f"{Path(args.file).stem}_compare.json")
+    if out.suffix != ".json":
+        out = out.with_suffix(".json")
+    if out.exists() and not args.overwrite:
+        raise CommandError(
+            f"{out} exists: choose another --output or add --overwrite.",
+            EXIT["usage"],
+        )
+    algorithms = None
+    if args.algorithms:
+        algorithms = [a.strip() for a in args.algorithms.split(",") if a.strip()]
+    s = _load_signal(args.file, args.lazy)
+    from ..hyperspy_glue import compare
+
+    t0 = time.perf_counter()
+    try:
+        report = compare(
+            s,
+            args.n_components,
+            algorithms=algorithms,
+            seeds=args.seeds,
+            random_state=args.seed,
+            show_progressbar=not args.quiet,
+        )
+    except ValueError as err:
+        raise CommandError(str(err), EXIT["usage"]) from None
+    seconds = time.perf_counter() - t0
+    from .outputs import atomic_outputs, write_json
+
+    with atomic_outputs(out.parent) as tmp:
+        fig = report.plot()
+        fig.savefig(tmp / f"{out.stem}.png", dpi=80)
+        plt.close(fig)
+        write_json(
+            tmp / out.name,
+            {
+                "file": str(args.file),
+                "n_components": args.n_components,
+                "recommended": report.recommended,
+                "reason": report.reason,
+                "candidates": [
+                    {
+                        "name": c.name,
+                        "heldout_score": c.heldout if np.isfinite(c.heldout) else None,
+                        "seed_angle_deg": c.seed_angle
+                        if np.isfinite(c.seed_angle)
+                        else None,
+                        "seconds": round(c.seconds, 3),
+                        "error": c.error or None,
+                    }
+                    for c in report.scores
+                ],
+                "seconds": round(seconds, 3),
+            },
+        )
+    print(report.table)
+    print(f"\nrecommended: {report.recommended}. {report.reason}")
+    print(f"-> {out} and {out.stem}.png ({seconds:.1f} s)")
+    return EXIT["ok"]
+
+
 # -- info -----------------------------------------------------------------------
 def cmd_info(args):
     import json
@@ -497,6 +565,7 @@ EPILOG = """examples:
   eels-ae train first.dm4 --algorithm denoise_ae --param max_epochs=30 \\
       --param "background_range=(500., 525.)" -o denoiser.safetensors
   eels-ae info session.safetensors
+  eels-ae compare first.dm4 -n 3            # which unmixing name to trust
   eels-ae apply session.safetensors second.dm4 third.dm3 -o results/
   eels-ae apply session.safetensors --watch /data/today -o results/
   eels-ae apply session.safetensors /data/archive --workers 2 -o results/
@@ -636,6 +705,30 @@ def build_parser():
         help="apply on an existing dask.distributed cluster (tcp://host:8786)",
     )
     a.set_defaults(func=cmd_apply)
+
+    c = sub.add_parser(
+        "compare",
+        parents=[common],
+        help="run the unmixing names on a file and say which result to trust",
+        **help_text,
+    )
+    c.add_argument("file", help="a dm4/dm3/hspy/zspy spectrum image")
+    c.add_argument(
+        "-n", "--n-components", type=int, required=True, help="number of endmembers"
+    )
+    c.add_argument(
+        "--algorithms",
+        help="comma-separated names to compare (default: every unmixing name)",
+    )
+    c.add_argument(
+        "--seeds", type=int, default=2, help="fits per name (stability; default 2)"
+    )
+    c.add_argument("--seed", type=int, default=0, help="random_state (default 0)")
+    c.add_argument(
+        "-o", "--output", help="JSON summary (default FILE_compare.json; PNG beside)"
+    )
+    c.add_argument("--overwrite", action="store_true", help="replace --output")
+    c.set_defaults(func=cmd_compare)
 
     i = sub.add_parser(
         "info",
