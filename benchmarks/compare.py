@@ -32,63 +32,19 @@ from _common import (  # noqa: E402
     doc_body,
     machine_info,
     machine_section,
+    scene_kinds,
     takes_image,
+    warm_up,
     write_results,
 )
-from ensemble import mixtures, warm_up  # noqa: E402
 
 warnings.filterwarnings("ignore")
 
 
 def scenes():
-    import eels_ae
-    from eels_ae.data import scenes as oxide
-
-    cheq = eels_ae.data.chequerboard_spectrum_image
-    shape = (32, 32)
-    kinds = {
-        "peaks, pure pixels, count ramp": lambda s: mixtures(seed=s),
-        "M/L chequerboard, 2000 counts": lambda s: cheq(
-            "ml", shape=shape, dose=2000.0, random_state=s
-        ),
-        "M/L chequerboard, 500 counts, 4x thickness": lambda s: cheq(
-            "ml", shape=shape, dose=500.0, amplitude=4.0, random_state=s
-        ),
-        "M/L chequerboard, no pure phase": lambda s: cheq(
-            "ml", shape=shape, dose=5000.0, no_pure_component=1, random_state=s
-        ),
-        "K chequerboard, 3000 counts": lambda s: cheq(
-            "k", shape=shape, dose=3000.0, random_state=s
-        ),
-        "TiMnFe layers, 1000 counts": lambda s: oxide.oxide_scene(
-            maps="layers", shape=shape, dose=1000, drift=0.0, random_state=s
-        ),
-        "TiMnFe layers, 200 counts, drift": lambda s: oxide.oxide_scene(
-            maps="layers", shape=shape, dose=200, drift=1.5, random_state=s
-        ),
-        "CrCoNi grains, 1000 counts": lambda s: oxide.oxide_scene(
-            edges="CrCoNi",
-            maps="grains",
-            shape=shape,
-            dose=1000,
-            drift=0.0,
-            random_state=s,
-        ),
-        "CrCoNi layers, 300 counts": lambda s: oxide.oxide_scene(
-            edges="CrCoNi",
-            maps="layers",
-            shape=shape,
-            dose=300,
-            drift=0.0,
-            random_state=s,
-        ),
-        "TiMnFe grains, 3000 counts, drift": lambda s: oxide.oxide_scene(
-            maps="grains", shape=shape, dose=3000, drift=2.0, random_state=s
-        ),
-    }
     return {
         f"{kind} (seed {seed})": (lambda make=make, seed=seed: make(seed))
-        for kind, make in kinds.items()
+        for kind, make in scene_kinds((32, 32)).items()
         for seed in (31, 32)
     }
 

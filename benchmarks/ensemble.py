@@ -36,7 +36,9 @@ from _common import (  # noqa: E402
     doc_body,
     machine_info,
     machine_section,
+    scene_kinds,
     takes_image,
+    warm_up,
     write_results,
 )
 
@@ -46,66 +48,25 @@ NAMES = ("nfindr", "vca", "daeu", "udas")
 MEMBERS = 5
 
 
-def mixtures(seed=7):
-    """Three peaks, Dirichlet(0.3) abundances, 2-40 counts per channel."""
-    from types import SimpleNamespace
-
-    import hyperspy.api as hs
-
-    rng = np.random.default_rng(seed)
-    E = np.linspace(0, 1, 100)
-    M = np.stack([np.exp(-(((E - c) / 0.1) ** 2)) + 0.05 for c in (0.25, 0.5, 0.75)])
-    A = rng.dirichlet(np.full(3, 0.3), size=(40, 40))
-    counts = np.geomspace(2, 40, 40)[:, None, None]
-    s = hs.signals.Signal1D(rng.poisson(counts * (A @ M)).astype(np.float32))
-    return SimpleNamespace(
-        signal=s,
-        endmembers=SimpleNamespace(data=M),
-        abundances=SimpleNamespace(data=np.moveaxis(A, -1, 0)),
-    )
+#: Each kind of :func:`_common.scene_kinds` used here, with its seed.
+SEEDS = {
+    "peaks, pure pixels, 20x count ramp": 7,
+    "M/L chequerboard, 2000 counts": 11,
+    "M/L chequerboard, 500 counts, 4x thickness": 12,
+    "M/L chequerboard, no pure phase": 13,
+    "K chequerboard, 3000 counts": 14,
+    "TiMnFe layers, 1000 counts": 15,
+    "CrCoNi grains, 1000 counts": 16,
+    "TiMnFe layers, 200 counts, drift": 17,
+    "CrCoNi layers, 300 counts": 18,
+}
 
 
 def scenes():
-    import eels_ae
-    from eels_ae.data import scenes
-
-    cheq = eels_ae.data.chequerboard_spectrum_image
+    kinds = scene_kinds((40, 40))
     return {
-        "peaks, pure pixels, 20x count ramp": mixtures,
-        "M/L chequerboard, 2000 counts": lambda: cheq(
-            "ml", shape=(40, 40), dose=2000.0, random_state=11
-        ),
-        "M/L chequerboard, 500 counts, 4x thickness": lambda: cheq(
-            "ml", shape=(40, 40), dose=500.0, amplitude=4.0, random_state=12
-        ),
-        "M/L chequerboard, no pure phase": lambda: cheq(
-            "ml", shape=(40, 40), dose=5000.0, no_pure_component=1, random_state=13
-        ),
-        "K chequerboard, 3000 counts": lambda: cheq(
-            "k", shape=(40, 40), dose=3000.0, random_state=14
-        ),
-        "TiMnFe layers, 1000 counts": lambda: scenes.oxide_scene(
-            maps="layers", shape=(40, 40), dose=1000, drift=0.0, random_state=15
-        ),
-        "CrCoNi grains, 1000 counts": lambda: scenes.oxide_scene(
-            edges="CrCoNi",
-            maps="grains",
-            shape=(40, 40),
-            dose=1000,
-            drift=0.0,
-            random_state=16,
-        ),
-        "TiMnFe layers, 200 counts, drift": lambda: scenes.oxide_scene(
-            maps="layers", shape=(40, 40), dose=200, drift=1.5, random_state=17
-        ),
-        "CrCoNi layers, 300 counts": lambda: scenes.oxide_scene(
-            edges="CrCoNi",
-            maps="layers",
-            shape=(40, 40),
-            dose=300,
-            drift=0.0,
-            random_state=18,
-        ),
+        kind: (lambda make=kinds[kind], seed=seed: make(seed))
+        for kind, seed in SEEDS.items()
     }
 
 
@@ -147,17 +108,6 @@ def score(syn, name):
         within_2=float(np.mean(err <= 2 * std)),
         cost=float(seconds / single),
         seconds=float(seconds),
-    )
-
-
-def warm_up():
-    """One small training first: torch's first call is slow, which would
-    make the first single fit slower than the ensemble's."""
-    import eels_ae
-
-    rng = np.random.default_rng(0)
-    eels_ae.DAEU(2, max_epochs=2, show_progressbar=False).fit(
-        rng.poisson(50, (64, 20)).astype(float)
     )
 
 

@@ -18,8 +18,9 @@ from sklearn.base import clone
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from ..metrics import match_components
-from ..streaming import RowStream, is_dask_array
+from ..metrics import match_components, spectral_angle
+from ..models.variational import _MAD_NORMAL, _SECOND_DIFF_VAR
+from ..streaming import RowStream, flatten_image, is_dask_array
 from ..training.progress import progress_bar
 from ..validation import (
     Interval,
@@ -43,8 +44,6 @@ _NOISE_ROWS = 2000
 #: at 200-300 counts per spectrum), and there the spreads ran against the
 #: error (rank correlation down to -0.49).
 UNSTABLE_DEGREES = 10.0
-#: Scale of the median absolute deviation of a normal variable.
-_MAD_NORMAL = 0.6744897501960817
 
 
 class EnsembleUnmixing(UnmixingEstimator):
@@ -188,7 +187,7 @@ class EnsembleUnmixing(UnmixingEstimator):
         self
         """
         self._check_parameters()
-        spectra = as_2d_array(_flat(X), type(self).__name__)
+        spectra = as_2d_array(flatten_image(X)[0], type(self).__name__)
         summary = check_finite(spectra)
         self.resample_ = self._chosen_resample(summary)
         sigma = (
@@ -289,9 +288,7 @@ class EnsembleUnmixing(UnmixingEstimator):
         self.components_ = np.array(reference, copy=True)
         self.endmember_std_ = _rms(others - reference)
         self.abundance_std_ = _rms(A[1:] - A[0])
-        self.member_angles_ = np.degrees(
-            np.stack([_angles(m, reference) for m in others])
-        )
+        self.member_angles_ = spectral_angle(others, reference, degrees=True)
         self.endmember_angle_ = np.median(self.member_angles_, axis=0)
 
     # -- applying ----------------------------------------------------------
@@ -384,19 +381,12 @@ def noise_sigma_per_channel(spectra, max_rows=_NOISE_ROWS):
         return rows.std(axis=0)
     d2 = np.diff(rows, n=2, axis=1)
     mad = np.median(np.abs(d2 - np.median(d2, axis=0)), axis=0)
-    inner = mad / _MAD_NORMAL / np.sqrt(6.0)
+    inner = mad / _MAD_NORMAL / np.sqrt(_SECOND_DIFF_VAR)
     return np.concatenate([inner[:1], inner, inner[-1:]])
 
 
 def _float_type(dtype):
     return dtype if np.issubdtype(dtype, np.floating) else np.dtype(np.float32)
-
-
-def _flat(X):
-    """Spectra of ``X``: an image ``(rows, columns, channels)`` unfolded."""
-    if getattr(X, "ndim", 2) == 3:
-        return X.reshape(-1, X.shape[-1])
-    return X
 
 
 def _auto_choices(member):
@@ -413,10 +403,3 @@ def _auto_choices(member):
 def _rms(deviations):
     """Root mean square over the first axis (the members)."""
     return np.sqrt(np.mean(np.square(deviations), axis=0))
-
-
-def _angles(a, b):
-    """Spectral angle between each row of ``a`` and the same row of ``b``."""
-    num = np.einsum("ij,ij->i", a, b)
-    den = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
-    return np.arccos(np.clip(num / np.where(den > 0, den, 1.0), -1.0, 1.0))

@@ -535,13 +535,11 @@ def _on_float_copy(original, arguments):
 
 def _takes_image(estimator):
     """True for a registered spatial algorithm (input ``"image"``), alone or
-    in an ensemble."""
-    if isinstance(estimator, EnsembleUnmixing):
-        estimator = estimator.estimator
-    return any(
-        e.input == "image" and type(estimator) is e.estimator
-        for e in registry.by_kind("unmixing").values()
-    )
+    in an ensemble (the registry knows both)."""
+    try:
+        return registry.for_estimator(estimator).input == "image"
+    except TypeError:  # an estimator the registry does not know
+        return False
 
 
 def _lazy_decomposition(
