@@ -180,6 +180,68 @@ def mixtures(seed=7):
     )
 
 
+#: L3, L2 onsets (eV) of the transition metals the many-phase scenes draw from.
+_METAL_L23 = {
+    "Ti": (456.0, 462.0),
+    "V": (513.0, 520.0),
+    "Cr": (575.0, 584.0),
+    "Mn": (640.0, 651.0),
+    "Fe": (708.0, 721.0),
+    "Co": (779.0, 794.0),
+    "Ni": (855.0, 872.0),
+    "Cu": (931.0, 951.0),
+}
+
+
+def metal_oxides(metals, shape, dose, maps, seed):
+    """``len(metals)`` oxides (2-8) on one 420-980 eV axis, 1.4 eV per
+    channel: each a power law of its own exponent, its metal's L2,3 edge and
+    an O K edge of its own strength; mixed by Voronoi grains of every phase
+    (``maps="grains"``, pure pixels inside) or by smooth random fields
+    (``maps="smooth"``, few pixels above 0.8 of one phase). Built from the
+    edge shapes of :mod:`eels_ae.data.synthetic`, in other combinations,
+    counts, axes and maps than any test or tuning image."""
+    import numpy as np
+    from scipy.ndimage import gaussian_filter
+
+    from eels_ae.data import synthetic as syn
+
+    rng = np.random.default_rng(seed)
+    offset, scale, size = 420.0, 1.4, 400
+    R = len(metals)
+
+    def oxide(l3, l2, r, oxygen):
+        def model(e):
+            return (
+                syn._power_law(e, offset, r)
+                + 0.4 * syn._power_law(l3, offset, r) * syn._l23_edge(e, l3, l2)
+                + oxygen * syn._power_law(532.0, offset, r) * syn._k_edge(e, 532.0)
+            )
+
+        return model
+
+    models = [
+        oxide(*_METAL_L23[m], rng.uniform(2.7, 3.4), rng.uniform(0.1, 0.35))
+        for m in metals
+    ]
+    es = syn._build_set(models, tuple(metals), offset, scale, size, 1.0)
+    h, w = shape
+    if maps == "grains":
+        centres = rng.uniform([0, 0], [h, w], size=(4 * R, 2))
+        labels = np.arange(4 * R) % R
+        rng.shuffle(labels)
+        yy, xx = np.mgrid[0:h, 0:w]
+        d = (yy[..., None] - centres[:, 0]) ** 2 + (xx[..., None] - centres[:, 1]) ** 2
+        phase = labels[np.argmin(d, axis=-1)]
+        a = (phase[None] == np.arange(R)[:, None, None]).astype(float)
+        a = gaussian_filter(a, (0, 1.0, 1.0), mode="nearest")
+    else:
+        fields = gaussian_filter(rng.standard_normal((R, h, w)), (0, 4.0, 4.0))
+        a = np.exp(fields / fields.std() * 1.5)
+    a /= a.sum(axis=0, keepdims=True)
+    return syn.mixed_spectrum_image(es, a, dose, random_state=rng)
+
+
 def scene_kinds(shape):
     """Kinds of scene with known truth (endmembers and abundances), each a
     function of its seed: the collection of the ensemble and compare
@@ -226,5 +288,24 @@ def scene_kinds(shape):
         ),
         "TiMnFe grains, 3000 counts, drift": lambda s: oxide.oxide_scene(
             maps="grains", shape=shape, dose=3000, drift=2.0, random_state=s
+        ),
+    }
+
+
+def many_phase_kinds(shape):
+    """Scenes of 2, 4, 5 and 6 oxides (:func:`metal_oxides`), each a function
+    of its seed: with :func:`scene_kinds`, the compare collection."""
+    return {
+        "Ti/Ni oxide grains, 600 counts": lambda s: metal_oxides(
+            ("Ti", "Ni"), shape, 600.0, "grains", s
+        ),
+        "V/Cr/Fe/Cu oxide grains, 1500 counts": lambda s: metal_oxides(
+            ("V", "Cr", "Fe", "Cu"), shape, 1500.0, "grains", s
+        ),
+        "five oxides, smooth maps, 2000 counts": lambda s: metal_oxides(
+            ("Ti", "Cr", "Mn", "Co", "Cu"), shape, 2000.0, "smooth", s
+        ),
+        "six oxides, grains, 3000 counts": lambda s: metal_oxides(
+            ("Ti", "V", "Mn", "Fe", "Ni", "Cu"), shape, 3000.0, "grains", s
         ),
     }

@@ -100,7 +100,14 @@ class CandidateScore:
 
 
 def score_candidates(
-    X, candidates, seeds=(0, 1), random_state=0, image=None, progress=None
+    X,
+    candidates,
+    seeds=(0, 1),
+    random_state=0,
+    image=None,
+    progress=None,
+    channels=None,
+    background=None,
 ):
     """Fit every candidate on one half of ``X`` and score it on the other.
 
@@ -120,6 +127,14 @@ def score_candidates(
         spectra (spatial estimators).
     progress : object with ``update(n)``, optional
         Told of every fit (a tqdm bar).
+    channels : ndarray of bool, optional
+        The channels unmixed and scored (default: all).
+    background : callable, optional
+        ``background(half) -> array like half``: the background of one half,
+        fitted on that half alone (a pre-edge power law). The candidates are
+        fitted on the training half less its background; the held-out half is
+        predicted as its own background plus the reconstruction, so the
+        score stays a Poisson deviance of recorded counts.
 
     Returns
     -------
@@ -127,7 +142,15 @@ def score_candidates(
         A candidate that failed has ``heldout`` inf and its error.
     """
     X1, X2, sigma = thinned(X, random_state)
-    n_features = X.shape[-1]
+    keep = np.ones(X.shape[-1], bool) if channels is None else np.asarray(channels)
+    offset = 0.0
+    if background is not None:
+        X1 = X1 - background(X1)
+        offset = background(X2)[..., keep].reshape(-1, int(keep.sum()))
+    X1, X2 = X1[..., keep], X2[..., keep]
+    if sigma is not None:
+        sigma = sigma[keep]
+    n_features = X1.shape[-1]
     out = []
     for name, estimator in candidates.items():
         takes_image = bool(image and image(estimator)) and X.ndim == 3
@@ -143,7 +166,7 @@ def score_candidates(
                     warnings.simplefilter("ignore")
                     est.fit(data)
                     if not fits:
-                        A, scale = est.abundances_and_scale(data)
+                        predicted = est.reconstruct(data)
                 seconds += time.perf_counter() - start
                 fits.append(est)
                 if progress is not None:
@@ -162,7 +185,7 @@ def score_candidates(
             )
             continue
         M = fits[0].components_
-        predicted = np.asarray(scale)[:, None] * (np.asarray(A) @ M)
+        predicted = offset + np.asarray(predicted).reshape(-1, n_features)
         mean, rows = heldout_score(X2, predicted, sigma)
         angles = [
             float(np.degrees(np.median(np.diag(_matched(M, f.components_)))))

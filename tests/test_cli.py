@@ -286,10 +286,14 @@ def test_result_figures_have_calibrated_axes_and_profiles_on_line_scans():
 
 def test_compare_prints_the_pick_and_writes_its_evidence(tmp_path):
     out = tmp_path / "which.json"
-    r = run("compare", DM3, "-n", "2", "--algorithms", "vca,nfindr", "-q", "-o", out)
+    r = run(
+        "compare", DM3, "-n", "2", "--algorithms", "vca,nfindr", "-q", "-o", out,
+        "--background-range", "370", "450",
+    )  # fmt: skip
     assert r.returncode == 0, r.stderr
     doc = json.loads(out.read_text())
     assert doc["recommended"] in ("vca", "nfindr")
+    assert doc["background_range"] == [370.0, 450.0]
     assert {c["name"] for c in doc["candidates"]} == {"vca", "nfindr"}
     assert all(c["heldout_score"] > 0 for c in doc["candidates"])
     assert f"recommended: {doc['recommended']}" in r.stdout

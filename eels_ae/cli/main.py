@@ -165,6 +165,25 @@ def _fit(entry, s, args, params):
     return model, result
 
 
+def _add_energy_options(parser, background_help):
+    """--background-range and --signal-range (read by :func:`_energy_options`)."""
+    parser.add_argument(
+        "--background-range",
+        type=float,
+        nargs=2,
+        metavar=("LOW", "HIGH"),
+        help="pre-edge window (energy units) of the power-law background to "
+        + background_help,
+    )
+    parser.add_argument(
+        "--signal-range",
+        type=float,
+        nargs=2,
+        metavar=("LOW", "HIGH"),
+        help="unmix only the channels in this energy range (unmixing)",
+    )
+
+
 def _energy_options(s, args):
     """``decomposition`` keywords from --background-range and --signal-range
     (channels outside the range left out, HyperSpy's ``signal_mask``)."""
@@ -267,6 +286,7 @@ def cmd_compare(args):
             seeds=args.seeds,
             random_state=args.seed,
             show_progressbar=not args.quiet,
+            **_energy_options(s, args),
         )
     except ValueError as err:
         raise CommandError(str(err), EXIT["usage"]) from None
@@ -282,6 +302,8 @@ def cmd_compare(args):
             {
                 "file": str(args.file),
                 "n_components": args.n_components,
+                "background_range": args.background_range,
+                "signal_range": args.signal_range,
                 "recommended": report.recommended,
                 "reason": report.reason,
                 "candidates": [
@@ -632,21 +654,10 @@ def build_parser():
         metavar="NAME=VALUE",
         help="an estimator parameter (repeatable), e.g. max_epochs=50",
     )
-    t.add_argument(
-        "--background-range",
-        type=float,
-        nargs=2,
-        metavar=("LOW", "HIGH"),
-        help="pre-edge window (energy units) of the power-law background to "
+    _add_energy_options(
+        t,
         "remove before training; the model does the same to every file it is "
         "applied to",
-    )
-    t.add_argument(
-        "--signal-range",
-        type=float,
-        nargs=2,
-        metavar=("LOW", "HIGH"),
-        help="unmix only the channels in this energy range (unmixing)",
     )
     t.add_argument("--seed", type=int, default=0, help="random_state (default 0)")
     t.add_argument(
@@ -723,6 +734,7 @@ def build_parser():
     c.add_argument(
         "--seeds", type=int, default=2, help="fits per name (stability; default 2)"
     )
+    _add_energy_options(c, "remove from each half of the counts before unmixing")
     c.add_argument("--seed", type=int, default=0, help="random_state (default 0)")
     c.add_argument(
         "-o", "--output", help="JSON summary (default FILE_compare.json; PNG beside)"

@@ -170,6 +170,21 @@ class UnmixingEstimator(
         scale[summary.zero_rows] = 0.0
         return A, scale
 
+    def reconstruct(self, X):
+        """The spectra of ``X`` as the model explains them:
+        ``scale * abundances @ components_`` (:meth:`abundances_and_scale`).
+
+        Parameters
+        ----------
+        X : array-like, shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray, shape (n_samples, n_features)
+        """
+        A, scale = self.abundances_and_scale(X)
+        return np.asarray(scale)[:, None] * (np.asarray(A) @ self.components_)
+
     def abundance_and_scale_columns(self, X):
         """:meth:`abundances_and_scale` as one array, the scale in the last
         column (one output per block when mapped over dask chunks)."""

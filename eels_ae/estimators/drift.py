@@ -345,6 +345,23 @@ class DriftAwareUnmixing(UnmixingEstimator):
         aligned with their measured shifts (see :meth:`shifts`)."""
         return self.aligned_abundances(X)[:2]
 
+    def reconstruct(self, X):
+        """The spectra of ``X`` as the model explains them: the unmixed
+        aligned spectrum shifted back by its measured shift (so that a
+        held-out score compares like with like on drifting data).
+
+        Parameters
+        ----------
+        X : array-like, (n_samples, n_features) or (rows, columns, n_features)
+
+        Returns
+        -------
+        ndarray, shape (n_samples, n_features)
+        """
+        A, scale, shifts = self.aligned_abundances(X)
+        aligned = np.asarray(scale)[:, None] * (np.asarray(A) @ self.components_)
+        return shift_spectra(aligned, np.asarray(shifts))
+
     def aligned_abundances(self, X):
         """Abundances, intensity scales and shifts of the spectra of ``X``.
 
