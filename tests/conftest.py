@@ -1,3 +1,5 @@
+import os
+
 import matplotlib
 
 matplotlib.use("agg")
@@ -6,6 +8,35 @@ import hyperspy.api as hs  # noqa: E402
 import pytest  # noqa: E402
 
 hs.preferences.General.show_progressbar = False
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # Two test workers on two cores: one thread each (PyTorch and the BLAS
+    # under numpy / scikit-learn), fixed for the whole run, so that the
+    # workers do not fight for the cores and a seed gives the same result
+    # in every test of a worker (the thread governor would switch between
+    # one and two threads as the other worker comes and goes).
+    import threadpoolctl  # noqa: E402
+    import torch  # noqa: E402
+
+    from eels_ae.training import threads  # noqa: E402
+
+    torch.set_num_threads(1)
+    threadpoolctl.threadpool_limits(1)
+    threads.ADAPT_THREADS = False
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``serial`` need the machine to themselves: skipped in
+    the parallel run (``-n``), run by the second, serial pass."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    skip = pytest.mark.skip(
+        reason="needs an otherwise idle machine: run in the serial pass "
+        "(python -m pytest -m serial -p no:xdist)"
+    )
+    for item in items:
+        if "serial" in item.keywords:
+            item.add_marker(skip)
 
 
 @pytest.fixture(autouse=True)

@@ -11,6 +11,7 @@ from eels_ae.training import threads
 from eels_ae.training.threads import ThreadGovernor
 
 
+@pytest.mark.serial
 @pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="reads /proc/stat (Linux)"
 )
