@@ -219,6 +219,11 @@ class BandStream:
     repeats : int, default 1
         Passes over the image per call of :meth:`batches` with an ``rng``
         (an epoch of a small image: new random draws each pass).
+    fixed_samples : bool, default False
+        ``make_samples`` draws nothing at random (ignores ``rng``): when the
+        whole image is one band of a numpy cube, its samples are made once
+        and reused every epoch (MTAEU's neighbourhood stacks were 13 % of its
+        training time on a 64 x 64 image).
     """
 
     def __init__(
@@ -230,6 +235,7 @@ class BandStream:
         sample_bytes=None,
         band_rows=None,
         repeats=1,
+        fixed_samples=False,
     ):
         if cube.ndim != 3:
             raise ValueError(f"BandStream needs a 3-D cube, got shape {cube.shape}.")
@@ -248,6 +254,10 @@ class BandStream:
             rows = max(rows, max(cube.chunks[0]))
         self.band_rows = int(max(1, min(rows, n_rows)))
         self.repeats = int(repeats)
+        self._reusable = (
+            fixed_samples and self.n_bands == 1 and not is_dask_array(cube)
+        )
+        self._made = None
 
     @property
     def n_bands(self) -> int:
@@ -255,6 +265,12 @@ class BandStream:
 
     def bands(self, rng=None) -> Iterator[tuple[int, np.ndarray]]:
         """Yield ``(first_row, samples)`` per band, in random order if ``rng``."""
+        if self._reusable:
+            if self._made is None:
+                band = read_rows(self.cube, 0, self.n_rows)
+                self._made = self.make_samples(band, 0, slice(0, self.n_rows), None)
+            yield 0, self._made
+            return
         order = np.arange(self.n_bands)
         if rng is not None:
             order = rng.permutation(order)

@@ -17,6 +17,7 @@ from ..endmembers import (
 from ..model_files import ModelFileMixin
 from ..result_checks import check_unmixing_result
 from ..streaming import DEFAULT_BLOCK_BYTES, RowStream
+from ..training.threads import single_blas_thread
 from ..validation import (
     NonFiniteDataError,
     SpectraSummary,
@@ -102,6 +103,7 @@ class UnmixingEstimator(
     _block_rows = None
 
     # -- scikit-learn API ------------------------------------------------
+    @single_blas_thread
     def fit(self, X, y=None, *, energy_axis=None):
         """Learn the endmembers from spectra ``X`` (numpy or dask, 2-D).
 
@@ -144,6 +146,7 @@ class UnmixingEstimator(
         """
         return self.abundances_and_scale(X)[0]
 
+    @single_blas_thread
     def abundances_and_scale(self, X):
         """Abundances (sum to one) and the intensity scale of each spectrum.
 
@@ -224,6 +227,7 @@ class UnmixingEstimator(
             scale[start : start + len(block)] = num / np.maximum(den, 1e-300)
         return A, np.clip(scale, 0.0, None)
 
+    @single_blas_thread
     def fit_transform(self, X, y=None, **fit_params):
         """Fit (with ``fit_params``, e.g. ``navigation_shape``), then return
         the abundances of ``X`` (and keep their intensity scales in

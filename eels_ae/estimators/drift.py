@@ -8,6 +8,7 @@ from ..distributed import compute_in_memory, map_model_blocks
 from ..endmembers import fcls, scaled_abundances
 from ..energy_shift import check_shift_map, estimate_shifts, shift_spectra
 from ..streaming import RowStream, flatten_image, is_dask_array
+from ..training.threads import single_blas_thread
 from ..validation import (
     Interval,
     Options,
@@ -149,6 +150,7 @@ class DriftAwareUnmixing(UnmixingEstimator):
             est.set_params(loss="poisson")
         return est
 
+    @single_blas_thread
     def fit(self, X, y=None, *, energy_axis=None):
         """Learn the endmembers and the shifts from spectra ``X``.
 
@@ -362,6 +364,7 @@ class DriftAwareUnmixing(UnmixingEstimator):
         aligned = np.asarray(scale)[:, None] * (np.asarray(A) @ self.components_)
         return shift_spectra(aligned, np.asarray(shifts))
 
+    @single_blas_thread
     def aligned_abundances(self, X):
         """Abundances, intensity scales and shifts of the spectra of ``X``.
 

@@ -92,6 +92,7 @@ class MTAEU(SpatialAutoencoderUnmixing):
             make_samples,
             halo=size // 2,
             sample_bytes=4 * size * size * int(cube.shape[-1]),
+            fixed_samples=True,
         )
 
     def _network(self, n_features):

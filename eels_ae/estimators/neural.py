@@ -35,6 +35,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 
 from ..model_files import ModelFileMixin
 from ..training import resolve_device, seed_sequence, torch_seeded, train
+from ..training.threads import single_blas_thread
 from ..validation import Callables, Either, Interval, Options, SeedLike, warn
 from .declared import DeclaredParamsMixin
 
@@ -200,6 +201,7 @@ class NeuralEstimator(
         return {**TRAINING_CONSTRAINTS, **cls._constraints}
 
     # -- the fixed sequence ------------------------------------------------
+    @single_blas_thread
     def fit(self, X, y=None, **axes):
         """Train on ``X`` (see the class documentation for what ``X`` is).
 

@@ -134,5 +134,6 @@ def poisson_deviance(x, x_hat, eps=1e-8):
     p = p / p.sum(dim=-1, keepdim=True)
     total = x.sum(dim=-1, keepdim=True)
     q = x / total.clamp_min(eps)
-    terms = torch.where(x > 0, x * (torch.log(q.clamp_min(eps)) - torch.log(p)), 0.0)
-    return terms.sum() / total.sum().clamp_min(eps)
+    # xlogy: 0 log 0 = 0 without a masked copy of the batch (x >= 0; p > 0).
+    terms = torch.xlogy(x, q).sum() - (x * torch.log(p)).sum()
+    return terms / total.sum().clamp_min(eps)
