@@ -46,6 +46,12 @@ def sad(truth, components):
     return float(np.degrees(np.diag(sad_matrix(truth, components[order]))).mean())
 
 
+def relative_mse(output, clean, noisy):
+    """The output's squared error to the noise-free data over the noise's."""
+    mse = float(np.mean((output - clean) ** 2))
+    return "MSE / noise", mse / float(np.mean((noisy - clean) ** 2))
+
+
 def cases():
     """name -> (make estimator(device), data, result(est) -> array, quality)."""
     import eels_ae
@@ -62,36 +68,35 @@ def cases():
         cls = eels_ae.ALGORITHMS[name]
         image = name in ("mtaeu", "cnnaeu")
         out[name] = (
-            lambda dev, cls=cls: cls(3, random_state=0, device=dev),
+            lambda dev, cls=cls: cls(
+                3, random_state=0, device=dev, show_progressbar=False
+            ),
             cube if image else spectra,
             lambda est: est.components_,
             lambda est: ("SAD (deg)", sad(truth, est.components_)),
         )
     crop, crop_clean = cube[:32, :32], clean[:32, :32]
     out["denoise_ae"] = (
-        lambda dev: eels_ae.DenoisingAE(random_state=0, device=dev),
-        crop,
-        lambda est: est.transform(crop),
-        lambda est: (
-            "MSE / noise",
-            float(np.mean((est.transform(crop) - crop_clean) ** 2))
-            / float(np.mean((crop - crop_clean) ** 2)),
+        lambda dev: eels_ae.DenoisingAE(
+            random_state=0, device=dev, show_progressbar=False
         ),
+        crop,
+        lambda est: est.denoise(crop),
+        lambda est: relative_mse(est.denoise(crop), crop_clean, crop),
     )
-    flat_clean = clean.reshape(spectra.shape)
-    noise = float(np.mean((spectra - flat_clean) ** 2))
     out["vae"] = (
-        lambda dev: eels_ae.VAE(random_state=0, device=dev),
+        lambda dev: eels_ae.VAE(random_state=0, device=dev, show_progressbar=False),
         spectra,
         lambda est: est.transform(spectra),
-        lambda est: (
-            "MSE / noise",
-            float(np.mean((est.reconstruct(spectra) - flat_clean) ** 2)) / noise,
+        lambda est: relative_mse(
+            est.reconstruct(spectra), clean.reshape(spectra.shape), spectra
         ),
     )
     maps = motif_maps((96, 96), min_distance=16, random_state=1)
     out["rvae"] = (
-        lambda dev: eels_ae.RVAE(window=13, random_state=0, device=dev),
+        lambda dev: eels_ae.RVAE(
+            window=13, random_state=0, device=dev, show_progressbar=False
+        ),
         maps.maps,
         lambda est: est.encode(maps.maps).z,
         lambda est: ("class ARI", maps.score(est.encode(maps.maps))["class_ari"]),

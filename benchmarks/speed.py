@@ -10,9 +10,9 @@ mean spectral angle (SAD) to the true endmembers after matching. Ratios are
 to NMF's time on the same image in the same run.
 
 Run: ``python benchmarks/speed.py [--label before|after] [--names a,b]``
-(nothing else running). Results: ``benchmarks/results/speed_<label>.json``;
-with both labels present, ``benchmarks/results/speed.md`` gives the table
-before/after.
+(nothing else running; ``--markdown`` rebuilds the table). Results:
+``benchmarks/results/speed_<label>.json``; with both labels present,
+``benchmarks/results/speed.md`` gives the table before/after.
 """
 
 from __future__ import annotations
@@ -122,6 +122,10 @@ def main():
     out = RESULTS / f"speed_{args.label}.json"
     out.write_text(json.dumps({"rows": rows, "machine": info}, indent=1))
     print(out)
+    markdown()
+
+
+def markdown():
     runs = {
         lab: json.loads((RESULTS / f"speed_{lab}.json").read_text())
         for lab in ("before", "after")
@@ -138,7 +142,7 @@ def main():
         heads = [r["image"] for r in run["rows"]]
         md += [
             "| name | "
-            + " | ".join(f"{h}: x NMF (SAD)" for h in heads)
+            + " | ".join(f"{h}: s = x NMF (SAD)" for h in heads)
             + " | median x NMF |"
         ]
         md += ["|---" * (len(heads) + 2) + "|"]
@@ -154,7 +158,9 @@ def main():
             if name not in run["rows"][0]:
                 continue
             cells = [
-                f"{r[name]['ratio']:.1f} ({r[name]['sad']:.2f})" for r in run["rows"]
+                f"{r[name]['seconds']:.2f} s = {r[name]['ratio']:.1f}x "
+                f"({r[name]['sad']:.2f})"
+                for r in run["rows"]
             ]
             med = np.median([r[name]["ratio"] for r in run["rows"]])
             md.append(f"| {name} | " + " | ".join(cells) + f" | {med:.1f} |")
@@ -163,4 +169,7 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    if "--markdown" in sys.argv:
+        markdown()
+    else:
+        main()

@@ -254,9 +254,7 @@ class BandStream:
             rows = max(rows, max(cube.chunks[0]))
         self.band_rows = int(max(1, min(rows, n_rows)))
         self.repeats = int(repeats)
-        self._reusable = (
-            fixed_samples and self.n_bands == 1 and not is_dask_array(cube)
-        )
+        self._reusable = fixed_samples and self.n_bands == 1 and not is_dask_array(cube)
         self._made = None
 
     @property
