@@ -45,7 +45,8 @@ def thinned(X, random_state=0):
         ``X1 = X + Z``, ``X2 = X - Z`` with ``Z`` Gaussian of the noise level
         of each channel (:func:`~eels_ae.estimators.ensemble.noise_sigma_per_channel`).
     sigma : ndarray or None
-        That noise level (None for counts).
+        That noise level (None for counts), at least 1 % of its median over
+        the channels.
     """
     X = np.asarray(X)
     rng = np.random.default_rng(random_state)
@@ -55,6 +56,11 @@ def thinned(X, random_state=0):
         X1 = rng.binomial(np.round(X).astype(np.int64), 0.5).astype(np.float64)
         return X1, X.astype(np.float64) - X1, None
     sigma = noise_sigma_per_channel(flat)
+    # A channel measured noiseless (few spectra, a constant channel) would
+    # weigh its squared errors by 1 / 0 in the score: floor it.
+    positive = sigma[sigma > 0]
+    floor = 0.01 * float(np.median(positive)) if positive.size else 1.0
+    sigma = np.maximum(sigma, floor)
     Z = rng.standard_normal(X.shape) * sigma
     return X + Z, X - Z, sigma
 

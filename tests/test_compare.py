@@ -86,7 +86,7 @@ def test_bad_candidates_are_refused_or_reported():
     with pytest.raises(ValueError, match="not eels_ae unmixing names"):
         eels_ae.compare(s, 2, algorithms=["nmf"])
     if len(s.axes_manager.navigation_shape) == 2:
-        s = s.inav[:, 0]  # a line scan
+        s = s.inav[0]  # a line scan (49 spectra)
     with pytest.raises(ValueError, match="need an image"):
         eels_ae.compare(s, 2, algorithms=["cnnaeu"])
     # A candidate that cannot be fitted is listed with its error, never
@@ -224,3 +224,19 @@ def test_drifting_spectra_are_predicted_with_their_measured_shifts():
     }
     d = scores["drift_aware"].heldout_rows - scores["vca"].heldout_rows
     assert d.mean() < -2 * d.std(ddof=1) / np.sqrt(d.size)
+
+
+def test_a_few_spectra_or_a_noiseless_channel_give_a_clear_answer():
+    # The bundled 2 x 2 core-loss file: nothing to compare on four spectra.
+    s = load_example("EELS_SI.dm4")
+    with pytest.raises(ValueError, match="4 spectra"):
+        eels_ae.compare(s, 2)
+    # Data that are not counts, one channel constant: its noise measures 0,
+    # and without a floor its errors would weigh 1 / 0 in the score.
+    X, _ = _mixtures(seed=4)
+    Y = X - 0.5
+    Y[..., 10] = 3.0
+    _, _, sigma = thinned(Y, random_state=0)
+    assert sigma.min() > 0
+    scores = score_candidates(Y, {"vca": eels_ae.VCA(3)}, seeds=(0,))
+    assert 0.5 < scores[0].heldout < 5

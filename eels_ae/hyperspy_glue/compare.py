@@ -17,6 +17,10 @@ from .decomposition import make_estimator
 
 __all__ = ["Comparison", "compare"]
 
+#: Fewest spectra compare scores: the paired comparison of two candidates
+#: is over the spectra, and each fit needs many more spectra than endmembers.
+MIN_SPECTRA = 20
+
 
 def _candidates(signal, n_components, algorithms):
     """Name -> unfitted estimator: ``algorithms``, or every unmixing name
@@ -109,6 +113,13 @@ def compare(
     """
     if signal.axes_manager.signal_dimension != 1:
         raise ValueError("compare needs spectra (a signal of dimension 1).")
+    n_spectra = int(np.prod(signal.axes_manager.navigation_shape, dtype=np.int64))
+    if n_spectra < MIN_SPECTRA:
+        raise ValueError(
+            f"compare: this signal has {n_spectra} spectra; the held-out score "
+            f"and its noise need at least {MIN_SPECTRA} (a spectrum image or "
+            "line scan)."
+        )
     candidates = _candidates(signal, int(n_components), algorithms)
     if signal._lazy:
         # Every fit reads the whole image; the user's signal stays lazy.
