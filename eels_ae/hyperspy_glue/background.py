@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .compat import is_lazy
+
 __all__ = [
     "keep_background",
     "pooled_exponent",
@@ -170,7 +172,7 @@ def _pooled_background(source, energy, window, parameters, sigma):
     amplitude = np.nan_to_num(A_new * factor)[..., None]
     exponent = np.nan_to_num(r_new)[..., None]
     data = source.data
-    if source._lazy:
+    if is_lazy(source):
         import dask.array as da
 
         chunks = data.chunks[:-1] + ((1,),)
@@ -254,7 +256,7 @@ def signal_without_background(signal, background_range, pooling=BACKGROUND_POOLI
             f"pixel(s) (no counts in background_range {tuple(background_range)}): "
             "their background is taken as zero."
         )
-        if work._lazy:
+        if is_lazy(work):
             import dask.array as da
 
             work.data = da.nan_to_num(work.data)

@@ -12,7 +12,12 @@ from ..metrics import match_components
 from ..model_selection import score_candidates
 from ..training.progress import progress_bar
 from .background import signal_without_background
-from .compat import copy_with_new_data, spectrum_image_array, unfolded_spectra
+from .compat import (
+    copy_with_new_data,
+    is_lazy,
+    spectrum_image_array,
+    unfolded_spectra,
+)
 from .decomposition import make_estimator
 
 __all__ = ["Comparison", "compare"]
@@ -121,7 +126,7 @@ def compare(
             "line scan)."
         )
     candidates = _candidates(signal, int(n_components), algorithms)
-    if signal._lazy:
+    if is_lazy(signal):
         # Every fit reads the whole image; the user's signal stays lazy.
         signal = signal.deepcopy()
         signal.compute(show_progressbar=False)

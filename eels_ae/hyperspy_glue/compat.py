@@ -46,6 +46,11 @@ def copy_with_new_data(signal, data):
     return signal._deepcopy_with_new_data(data)
 
 
+def is_lazy(signal) -> bool:
+    """Whether ``signal`` is a lazy (dask-backed) HyperSpy signal."""
+    return bool(getattr(signal, "_lazy", False))
+
+
 def decomposition_classes():
     """``(class, lazy)`` of HyperSpy's two ``decomposition`` methods."""
     from hyperspy._signals.lazy import LazySignal

@@ -38,6 +38,7 @@ from .background import (
 from .compat import (
     copy_with_new_data,
     decomposition_classes,
+    is_lazy,
     navigation_shape_in_array,
     poisson_scaled,
     spectrum_image_array,
@@ -561,13 +562,13 @@ def _lazy_decomposition(
     if unsupported:
         where = (
             "lazy signals"
-            if self._lazy
+            if is_lazy(self)
             else f"the spatial algorithm {type(algorithm).__name__}"
         )
         raise NotImplementedError(
             f"{', '.join(unsupported)} are not supported by eels_ae on {where} "
             "yet; call on s.compute() (or a cropped signal) instead"
-            + (", or use a spectra algorithm." if not self._lazy else ".")
+            + (", or use a spectra algorithm." if not is_lazy(self) else ".")
         )
     keep = _kept_channels(self, options.get("signal_mask"))
     estimator = algorithm
