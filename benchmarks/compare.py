@@ -17,6 +17,16 @@ after matching). Targets of the issue: the pick within 1.2x of the best
 name's SAD on >= 80 % of the scenes, never the worst; ``compare`` costing no
 more than its fits + 20 %.
 
+Other pick rules, measured on these scenes and kept out: the candidate
+closest to the other names' endmembers (7 of 28 within 1.2x); held-out
+ties within 0.2 % broken that way (19 of 28, but no better on the even
+seeds than the plain score when tuned on the odd ones); the most coherent
+abundance maps (``map coherence`` column, :func:`eels_ae.spatial.map_coherence`)
+among the candidates within 2 paired standard errors of the best score: 16
+of 28 (median 1.11x, largest 3.05x; the worst name picked once), although
+within a scene the more coherent candidates had the better endmembers
+(median rank correlation -0.63).
+
 Run: ``python benchmarks/compare.py`` (about 15 minutes on 2 cores,
 nothing else running); ``--markdown`` rebuilds the table from the JSON.
 """
@@ -100,7 +110,10 @@ def main():
             sads=sads,
             candidates={
                 c.name: dict(
-                    heldout=c.heldout, seed_angle=c.seed_angle, seconds=c.seconds
+                    heldout=c.heldout,
+                    seed_angle=c.seed_angle,
+                    coherence=c.coherence,
+                    seconds=c.seconds,
                 )
                 for c in report.scores
             },

@@ -10,7 +10,14 @@ the Poisson deviance per value (or the squared error in units of the noise
 variance). Noise cannot be fitted into that score, so the candidate that
 explains the held-out half best is the one whose endmembers and abundances
 describe the sample rather than its noise. Fits with other seeds give the
-stability of each candidate (the angle between their matched endmembers).
+stability of each candidate (the angle between their matched endmembers);
+on images, the spatial coherence of its abundance maps is measured too
+(:func:`eels_ae.spatial.map_coherence`), shown beside the score but not
+used for the pick: on the 28 benchmark scenes the more coherent
+candidates had the better endmembers (median rank correlation -0.63
+within a scene), but preferring the most coherent of the candidates within
+the noise of the best score picked within 1.2x of the best name on 16
+scenes, against 17 for the score alone.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from sklearn.base import clone
 
 from .estimators.ensemble import noise_sigma_per_channel
 from .metrics import match_components, sad_matrix
+from .spatial import map_coherence
 from .validation import check_finite
 
 __all__ = ["CandidateScore", "heldout_score", "score_candidates", "thinned"]
@@ -103,6 +111,9 @@ class CandidateScore:
     seconds: float
     components: np.ndarray = field(repr=False)
     error: str = ""
+    #: Spatial coherence of the abundance maps of the scored fit (images
+    #: only; :func:`eels_ae.spatial.map_coherence`), NaN otherwise.
+    coherence: float = float("nan")
 
 
 def score_candidates(
@@ -173,6 +184,7 @@ def score_candidates(
                     est.fit(data)
                     if not fits:
                         predicted = est.reconstruct(data)
+                        coherence = _coherence(est, data, X1.shape)
                 seconds += time.perf_counter() - start
                 fits.append(est)
                 if progress is not None:
@@ -205,9 +217,19 @@ def score_candidates(
                 float(np.median(angles)) if angles else np.nan,
                 seconds,
                 np.asarray(M),
+                coherence=coherence,
             )
         )
     return out
+
+
+def _coherence(estimator, data, shape):
+    """:func:`~eels_ae.spatial.map_coherence` of the abundance maps of
+    ``data`` (an image of ``shape``), NaN for spectra that are not one."""
+    if len(shape) != 3 or min(shape[:2]) < 2:
+        return float("nan")
+    A = np.asarray(estimator.abundances_and_scale(data)[0])
+    return map_coherence(A.reshape(shape[0], shape[1], -1))
 
 
 def _matched(reference, other):

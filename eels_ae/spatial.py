@@ -11,7 +11,12 @@ from __future__ import annotations
 import numpy as np
 from scipy.ndimage import uniform_filter
 
-__all__ = ["neighbourhood_offsets", "neighbourhood_stack", "window_mean"]
+__all__ = [
+    "map_coherence",
+    "neighbourhood_offsets",
+    "neighbourhood_stack",
+    "window_mean",
+]
 
 
 def window_mean(band, window, rows=slice(None)):
@@ -75,3 +80,34 @@ def neighbourhood_stack(band, size, rows=slice(None)):
         cc = np.clip(c + dx, 0, n_cols - 1)
         out[:, :, k] = band[rr][:, cc]
     return out.reshape(-1, size * size, n_channels)
+
+
+def map_coherence(maps):
+    """How much each map looks like its neighbours: the lag-one spatial
+    autocorrelation ``1 - mean((a[i] - a[j])**2) / (2 var(a))`` over pairs of
+    pixels that touch (rows and columns), averaged over the maps.
+
+    1 for smooth maps, about 0 for maps of independent noise, negative for
+    a chequerboard of single pixels. Maps that do not vary are skipped.
+
+    Parameters
+    ----------
+    maps : ndarray, shape (n_rows, n_columns, n_maps)
+
+    Returns
+    -------
+    float
+        NaN when no map varies or the image is a single pixel wide and high.
+    """
+    maps = np.asarray(maps, dtype=np.float64)
+    values = []
+    for k in range(maps.shape[-1]):
+        a = maps[..., k]
+        var = a.var()
+        if not var > 1e-12 * max(1.0, float(np.abs(a).max()) ** 2):
+            continue
+        steps = [np.diff(a, axis=ax).ravel() for ax in (0, 1) if a.shape[ax] > 1]
+        if not steps:
+            continue
+        values.append(1.0 - np.mean(np.concatenate(steps) ** 2) / (2.0 * var))
+    return float(np.mean(values)) if values else float("nan")

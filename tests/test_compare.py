@@ -240,3 +240,22 @@ def test_a_few_spectra_or_a_noiseless_channel_give_a_clear_answer():
     assert sigma.min() > 0
     scores = score_candidates(Y, {"vca": eels_ae.VCA(3)}, seeds=(0,))
     assert 0.5 < scores[0].heldout < 5
+
+
+def test_map_coherence_tells_smooth_maps_from_noise():
+    from eels_ae.spatial import map_coherence
+
+    rng = np.random.default_rng(0)
+    y, x = np.mgrid[0:32, 0:32]
+    smooth = np.stack([np.sin(x / 6.0), np.cos(y / 5.0)], axis=-1)
+    noise = rng.standard_normal((32, 32, 2))
+    chequer = ((x + y) % 2)[..., None].astype(float)
+    assert map_coherence(smooth) > 0.95
+    assert abs(map_coherence(noise)) < 0.1
+    assert map_coherence(chequer) < -0.9
+    assert np.isnan(map_coherence(np.ones((8, 8, 1))))
+    # In compare: a column of the table on images, NaN for a line scan.
+    X, _ = _mixtures(seed=5)
+    image = score_candidates(X, {"vca": eels_ae.VCA(3)}, seeds=(0,))[0]
+    flat = score_candidates(X.reshape(-1, 80), {"vca": eels_ae.VCA(3)}, seeds=(0,))[0]
+    assert np.isfinite(image.coherence) and np.isnan(flat.coherence)

@@ -313,6 +313,9 @@ def cmd_compare(args):
                         "seed_angle_deg": c.seed_angle
                         if np.isfinite(c.seed_angle)
                         else None,
+                        "map_coherence": c.coherence
+                        if np.isfinite(c.coherence)
+                        else None,
                         "seconds": round(c.seconds, 3),
                         "error": c.error or None,
                     }

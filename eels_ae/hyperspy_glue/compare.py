@@ -332,7 +332,14 @@ def _within_noise(best, other):
 class ScoreTable:
     """The scores of a :class:`Comparison`, best first (text or HTML)."""
 
-    columns = ("name", "held-out score", "seed angle (deg)", "seconds", "note")
+    columns = (
+        "name",
+        "held-out score",
+        "seed angle (deg)",
+        "map coherence",
+        "seconds",
+        "note",
+    )
 
     def __init__(self, comparison):
         self.rows = [
@@ -340,6 +347,7 @@ class ScoreTable:
                 c.name,
                 f"{c.heldout:.4f}" if np.isfinite(c.heldout) else "failed",
                 "" if not np.isfinite(c.seed_angle) else f"{c.seed_angle:.1f}",
+                "" if not np.isfinite(c.coherence) else f"{c.coherence:.2f}",
                 f"{c.seconds:.1f}",
                 "recommended"
                 if c.name == comparison.recommended
