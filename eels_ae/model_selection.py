@@ -183,8 +183,8 @@ def score_candidates(
                     warnings.simplefilter("ignore")
                     est.fit(data)
                     if not fits:
-                        predicted = est.reconstruct(data)
-                        coherence = _coherence(est, data, X1.shape)
+                        predicted, A = est.reconstruct(data, return_abundances=True)
+                        coherence = _coherence(A, X1.shape)
                 seconds += time.perf_counter() - start
                 fits.append(est)
                 if progress is not None:
@@ -223,13 +223,12 @@ def score_candidates(
     return out
 
 
-def _coherence(estimator, data, shape):
-    """:func:`~eels_ae.spatial.map_coherence` of the abundance maps of
-    ``data`` (an image of ``shape``), NaN for spectra that are not one."""
+def _coherence(abundances, shape):
+    """:func:`~eels_ae.spatial.map_coherence` of ``abundances`` as maps of
+    an image of ``shape``, NaN for spectra that are not one."""
     if len(shape) != 3 or min(shape[:2]) < 2:
         return float("nan")
-    A = np.asarray(estimator.abundances_and_scale(data)[0])
-    return map_coherence(A.reshape(shape[0], shape[1], -1))
+    return map_coherence(np.asarray(abundances).reshape(shape[0], shape[1], -1))
 
 
 def _matched(reference, other):

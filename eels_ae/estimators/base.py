@@ -173,20 +173,25 @@ class UnmixingEstimator(
         scale[summary.zero_rows] = 0.0
         return A, scale
 
-    def reconstruct(self, X):
+    def reconstruct(self, X, return_abundances=False):
         """The spectra of ``X`` as the model explains them:
         ``scale * abundances @ components_`` (:meth:`abundances_and_scale`).
 
         Parameters
         ----------
         X : array-like, shape (n_samples, n_features)
+        return_abundances : bool, default False
+            Also return the abundances they were made from.
 
         Returns
         -------
         ndarray, shape (n_samples, n_features)
+        abundances : ndarray, shape (n_samples, n_components)
+            With ``return_abundances``.
         """
         A, scale = self.abundances_and_scale(X)
-        return np.asarray(scale)[:, None] * (np.asarray(A) @ self.components_)
+        spectra = np.asarray(scale)[:, None] * (np.asarray(A) @ self.components_)
+        return (spectra, A) if return_abundances else spectra
 
     def abundance_and_scale_columns(self, X):
         """:meth:`abundances_and_scale` as one array, the scale in the last

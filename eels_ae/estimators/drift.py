@@ -347,7 +347,7 @@ class DriftAwareUnmixing(UnmixingEstimator):
         aligned with their measured shifts (see :meth:`shifts`)."""
         return self.aligned_abundances(X)[:2]
 
-    def reconstruct(self, X):
+    def reconstruct(self, X, return_abundances=False):
         """The spectra of ``X`` as the model explains them: the unmixed
         aligned spectrum shifted back by its measured shift (so that a
         held-out score compares like with like on drifting data).
@@ -355,14 +355,19 @@ class DriftAwareUnmixing(UnmixingEstimator):
         Parameters
         ----------
         X : array-like, (n_samples, n_features) or (rows, columns, n_features)
+        return_abundances : bool, default False
+            Also return the abundances they were made from.
 
         Returns
         -------
         ndarray, shape (n_samples, n_features)
+        abundances : ndarray, shape (n_samples, n_components)
+            With ``return_abundances``.
         """
         A, scale, shifts = self.aligned_abundances(X)
         aligned = np.asarray(scale)[:, None] * (np.asarray(A) @ self.components_)
-        return shift_spectra(aligned, np.asarray(shifts))
+        spectra = shift_spectra(aligned, np.asarray(shifts))
+        return (spectra, A) if return_abundances else spectra
 
     @single_blas_thread
     def aligned_abundances(self, X):

@@ -8,6 +8,7 @@ import numpy as np
 from .compat import is_lazy
 
 __all__ = [
+    "channels_left_out",
     "keep_background",
     "pooled_exponent",
     "remove_power_law",
@@ -182,6 +183,12 @@ def _pooled_background(source, energy, window, parameters, sigma):
     return (data - background).astype(np.float32), {"A": A_new, "r": r_new}
 
 
+def channels_left_out(energy, background_range):
+    """The channels a background removal leaves out of the unmixing: those
+    at or below the end of its pre-edge window (True = left out)."""
+    return np.asarray(energy) <= float(background_range[1])
+
+
 def signal_without_background(signal, background_range, pooling=BACKGROUND_POOLING):
     """A background-free copy of ``signal`` and the fitted background.
 
@@ -267,8 +274,7 @@ def signal_without_background(signal, background_range, pooling=BACKGROUND_POOLI
             source, energy, window, parameters, float(pooling)
         )
     parameters["pooling"] = float(pooling)
-    left_out = energy <= float(background_range[1])
-    return work, left_out, parameters
+    return work, channels_left_out(energy, background_range), parameters
 
 
 def warn_far_extrapolation(energy, background_range, unmixed):

@@ -11,7 +11,7 @@ from .. import registry
 from ..metrics import match_components
 from ..model_selection import score_candidates
 from ..training.progress import progress_bar
-from .background import signal_without_background
+from .background import channels_left_out, signal_without_background
 from .compat import (
     copy_with_new_data,
     is_lazy,
@@ -136,7 +136,9 @@ def compare(
     background = None
     if background_range is not None:
         background_range = tuple(float(v) for v in background_range)
-        keep &= ~signal_without_background(signal, background_range)[1]
+        keep &= ~channels_left_out(
+            signal.axes_manager.signal_axes[0].axis, background_range
+        )
 
         def background(half):
             # Fitted on the half itself: the held-out half's background
