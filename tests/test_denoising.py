@@ -1,5 +1,7 @@
 """Denoising autoencoder, its latent classifier and s.denoise_ae, on ground truth."""
 
+import warnings
+
 import dask.array as da
 import numpy as np
 import pytest
@@ -105,6 +107,34 @@ def test_window_mean_and_neighbourhood_on_a_band_match_the_whole_image():
     np.testing.assert_array_equal(stack[:, 0], cube[:2].reshape(-1, 5))  # centre first
     # Top-left pixel: neighbours outside the image repeat the edge pixel.
     np.testing.assert_array_equal(stack[0, 1], cube[0, 0])  # (dy, dx) = (-1, -1)
+
+
+@pytest.mark.parametrize("normalize", ["global", "spectrum"])
+def test_denoising_encodes_each_spectrum_once_with_the_neighbourhood_output(
+    lowdose, normalize
+):
+    # Inference encodes every spectrum once and pools the codes of each
+    # neighbourhood: the same output as the network on the neighbourhood
+    # stacks it trains on (each spectrum normalised as in training).
+    cube = np.asarray(lowdose.signal.data, dtype=np.float32)[:12, :20]
+    model = eels_ae.DenoisingAE(**fast(max_epochs=2, normalize=normalize)).fit(cube)
+    with torch.no_grad():
+        model.model_.pool_logits.copy_(torch.linspace(-1, 1, 9))  # not uniform
+    stacks = neighbourhood_stack(cube, 3)
+    if normalize == "global":
+        norm = np.full((len(stacks), 1, 1), model.scale_, dtype=np.float32)
+    else:
+        norm = stacks.mean(axis=-1, keepdims=True)
+    with torch.no_grad():
+        ref = model.model_(torch.from_numpy(stacks / norm)).numpy() * norm[:, 0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the fidelity check of a 2-epoch model
+        out = model.denoise(cube)
+    np.testing.assert_allclose(out.reshape(ref.shape), ref, rtol=1e-4, atol=1e-3)
+    codes = model.transform(cube)
+    with torch.no_grad():
+        ref_codes = model.model_.encode(torch.from_numpy(stacks / norm)).numpy()
+    np.testing.assert_allclose(codes, ref_codes, rtol=1e-4, atol=1e-5)
 
 
 def test_band_stream_visits_every_pixel_once_eager_and_lazy():

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
+import torch
 from sklearn.utils.validation import check_is_fitted
 
 from ..distributed import map_model_blocks
@@ -105,9 +106,12 @@ class DenoisingAE(NeuralEstimator):
     normalize : {"global", "spectrum"}, default "global"
         ``"global"`` divides all data by one number (the largest value), so
         intensity differences between pixels (thickness) stay in the data
-        the network sees. ``"spectrum"`` divides each sample by the mean
-        count of its own spectrum: the network only sees shapes, which helps
-        when intensities vary a lot; the output is scaled back.
+        the network sees. ``"spectrum"`` divides each spectrum (the pixel's
+        and each neighbour's) by its own mean count: the network only sees
+        shapes, which helps when intensities vary a lot; the output is
+        scaled back by the pixel's. (The neighbours used to be divided by
+        the pixel's mean count; each spectrum is now encoded once for all
+        the neighbourhoods it is in.)
     mask_fraction : float, default 0.2
         ``target="self"``: share of channels hidden per spectrum and step.
     dropout : float, default 0.2
@@ -354,14 +358,22 @@ X : HyperSpy signal, or array (rows, columns, channels) / (pixels, channels)
         )
 
     def _normalize(self, samples, return_norm=False):
-        """Divide samples (in place) by the global scale or their own mean count."""
+        """Divide samples ``(n, spectra, channels)`` (in place) by the global
+        scale, or each spectrum by its own mean count (a target, stacked
+        last, by that of the sample's first spectrum, the pixel itself).
+
+        Returns the samples, and with ``return_norm`` the divisor of the
+        first spectrum of each sample (a number for ``"global"``).
+        """
         if self.normalize == "global":
-            norm = np.full(len(samples), self.scale_, dtype=np.float32)
-        else:
-            norm = samples[:, 0].mean(axis=1)
-            norm = np.maximum(norm, 1e-6 * self.scale_).astype(np.float32)
-        samples /= norm[:, None, None]
-        return (samples, norm) if return_norm else samples
+            samples /= np.float32(self.scale_)
+            return (samples, self.scale_) if return_norm else samples
+        norm = samples.mean(axis=-1, keepdims=True)
+        norm = np.maximum(norm, 1e-6 * self.scale_).astype(np.float32)
+        if not self._self and samples.shape[1] > self.in_spectra_:
+            norm[:, -1] = norm[:, 0]
+        samples /= norm
+        return (samples, norm[:, 0, 0]) if return_norm else samples
 
     # -- applying ----------------------------------------------------------
     def _check_input_axes(self, si):
@@ -369,18 +381,36 @@ X : HyperSpy signal, or array (rows, columns, channels) / (pixels, channels)
         check_n_features(self, si.n_channels)
         check_energy_axis(si.energy, self.energy_axis_)
 
-    def _predict(self, ctx, fn):
-        """``fn`` over batches of samples ``ctx`` (already normalised), as numpy."""
-        return predict_in_batches(fn, ctx, self.device_, batch_rows=4096)
+    def _predict(self, x, fn):
+        """``fn`` over batches of ``x`` (already normalised), as numpy."""
+        return predict_in_batches(fn, x, self.device_, batch_rows=4096)
+
+    def _codes_band(self, band, rows=slice(None)):
+        """Pooled latent codes ``(pixels, latent_dim)`` of the rows ``rows`` of
+        ``band``, and each pixel's normalisation.
+
+        Every spectrum of the band is encoded once; a pixel's code pools the
+        codes of its neighbourhood (edge pixels repeated outside the band).
+        """
+        band = np.asarray(band, dtype=np.float32)
+        x, norm = self._normalize(band.reshape(-1, 1, band.shape[-1]).copy(), True)
+        z = self._predict(x[:, 0], self.model_.encode_each)
+        z = z.reshape(*band.shape[:2], -1)
+        h = int(self.neighbourhood) // 2
+        r = np.arange(band.shape[0])[rows]
+        keep = np.clip(np.arange(r[0] - h, r[-1] + h + 1), 0, band.shape[0] - 1)
+        z = np.pad(z[keep], ((0, 0), (h, h), (0, 0)), mode="edge")
+        with torch.no_grad():
+            codes = self.model_.pool_codes(torch.from_numpy(z[None]))[0].numpy()
+        if np.ndim(norm):
+            norm = norm.reshape(band.shape[:2])[r].reshape(-1)
+        return codes.reshape(-1, codes.shape[-1]), norm
 
     def _denoise_band(self, band, rows=slice(None)):
         """Denoised spectra ``(pixels, channels)`` of the rows ``rows`` of ``band``."""
-        ctx = neighbourhood_stack(
-            np.asarray(band, dtype=np.float32), int(self.neighbourhood), rows
-        )
-        ctx = np.array(ctx, dtype=np.float32)  # our copy, normalised in place
-        ctx, norm = self._normalize(ctx, return_norm=True)
-        return self._predict(ctx, self.model_) * norm[:, None]
+        codes, norm = self._codes_band(band, rows)
+        out = self._predict(codes, self.model_.decode)
+        return out * (norm[:, None] if np.ndim(norm) else np.float32(norm))
 
     def _remove_background(self, cube):
         if self.background_range is None:
@@ -510,10 +540,7 @@ X : HyperSpy signal, or array (rows, columns, channels) / (pixels, channels)
         if si.lazy:
             return self._codes_lazy(si.cube, h)
         stream = BandStream(si.cube, lambda band, top, rows, rng: (band, rows), halo=h)
-        codes = []
-        for _, (band, rows) in stream.bands():
-            ctx = np.array(neighbourhood_stack(band, int(self.neighbourhood), rows))
-            codes.append(self._predict(self._normalize(ctx), self.model_.encode))
+        codes = [self._codes_band(band, rows)[0] for _, (band, rows) in stream.bands()]
         return np.concatenate(codes, axis=0).astype(np.float64)
 
     def _codes_lazy(self, cube, h):
@@ -536,11 +563,7 @@ X : HyperSpy signal, or array (rows, columns, channels) / (pixels, channels)
 
     def _codes_chunk(self, block):
         """Latent codes ``(rows, columns, latent_dim)`` of a chunk of a cube."""
-        ctx = np.array(
-            neighbourhood_stack(np.asarray(block, np.float32), int(self.neighbourhood)),
-            dtype=np.float32,
-        )
-        codes = self._predict(self._normalize(ctx), self.model_.encode)
+        codes, _ = self._codes_band(block)
         return codes.reshape(block.shape[:2] + (-1,))
 
     def inverse_transform(self, Z):

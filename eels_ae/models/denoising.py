@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -151,15 +153,59 @@ class ConvDenoisingAE(nn.Module):
             getattr(self, f"{prefix}_mean").copy_(mean)
             getattr(self, f"{prefix}_std").copy_(std)
 
+    @property
+    def neighbourhood(self):
+        """Width of the square neighbourhood whose codes are pooled."""
+        return math.isqrt(self.in_spectra)
+
+    def encode_each(self, x):
+        """Code of each spectrum alone, before pooling: ``(..., C) -> (...,
+        latent_dim)``."""
+        shape, c = x.shape[:-1], x.shape[-1]
+        h = self.encoder(((x - self.input_mean) / self.input_std).reshape(-1, 1, c))
+        return self.to_latent(h.flatten(1)).view(*shape, -1)
+
+    def pool_kernel(self):
+        """Pooling weights as a ``(size, size)`` grid (they sum to one).
+
+        ``pool_logits`` hold the centre first, then the neighbours row by
+        row (the order of :func:`eels_ae.spatial.neighbourhood_offsets`).
+        """
+        n = self.neighbourhood
+        centre = self.in_spectra // 2
+        order = [centre] + [i for i in range(self.in_spectra) if i != centre]
+        weights = torch.softmax(self.pool_logits, dim=0)
+        grid = torch.zeros_like(weights).index_put((torch.tensor(order),), weights)
+        return grid.view(n, n)
+
+    def pool_codes(self, z):
+        """Pooled codes of the inner pixels of grids of per-spectrum codes.
+
+        ``z``: ``(batch, rows + 2h, columns + 2h, latent_dim)`` with ``h =
+        size // 2`` (an image's pixels and a ring of neighbours); returns
+        ``(batch, rows, columns, latent_dim)``: each pixel's code, computed
+        once, serves every neighbour (one encoding per pixel instead of
+        ``size**2`` for separate neighbourhood stacks).
+        """
+        n = self.neighbourhood
+        if n == 1:
+            return z
+        kernel = self.pool_kernel()
+        rows, cols = z.shape[1] - n + 1, z.shape[2] - n + 1
+        out = 0
+        for dy in range(n):
+            for dx in range(n):
+                out = out + kernel[dy, dx] * z[:, dy : dy + rows, dx : dx + cols]
+        return out
+
     def encode(self, x):
         """Latent codes ``(batch, latent_dim)`` of input ``(batch, in_spectra, C)``."""
-        b, k, c = x.shape
-        h = self.encoder(((x - self.input_mean) / self.input_std).reshape(b * k, 1, c))
-        z = self.to_latent(h.flatten(1))
+        b, k, _ = x.shape
+        z = self.encode_each(x)
         if k == 1:
-            return z
+            return z[:, 0]
         weights = torch.softmax(self.pool_logits, dim=0)
-        return torch.einsum("bkl,k->bl", z.view(b, k, -1), weights)
+        return torch.einsum("bkl,k->bl", z, weights)
 
     def decode(self, z):
         """Spectra ``(batch, n_channels)`` from latent codes."""

@@ -9,13 +9,15 @@ __all__ = ["ByteDropout"]
 
 
 class ByteDropout(nn.Module):
-    """Element-wise dropout whose random mask costs a quarter of the usual draws.
+    """Element-wise dropout whose random mask costs an eighth of the usual draws.
 
     ``torch.nn.Dropout`` draws one random number per element, which on the
     CPU took a quarter of the training time of the denoising autoencoder.
-    Here each 32-bit random integer gives four random bytes, and an element
+    Here each 64-bit random integer gives eight random bytes, and an element
     is dropped when its byte is below ``round(256 * p)``: the rate is ``p``
-    rounded to a multiple of 1/256. Same seed, same mask.
+    rounded to a multiple of 1/256. The kept elements are multiplied by one
+    float mask (``1 / (1 - p)`` or 0), a single product forwards and
+    backwards. Same seed, same mask.
 
     Parameters
     ----------
@@ -34,11 +36,11 @@ class ByteDropout(nn.Module):
         if not self.training or self.threshold == 0:
             return x
         n = x.numel()
-        words = torch.randint(
-            -(2**31), 2**31 - 1, ((n + 3) // 4,), dtype=torch.int32, device=x.device
-        )
+        # The full signed range: random_() alone leaves the top bit 0.
+        words = torch.empty((n + 7) // 8, dtype=torch.int64, device=x.device)
+        words.random_(-(2**63), 2**63 - 1)
         keep = words.view(torch.uint8)[:n].view(x.shape) >= self.threshold
-        return x * keep / (1.0 - self.p)
+        return x * (keep * (1.0 / (1.0 - self.p))).to(x.dtype)
 
     def extra_repr(self):
         return f"p={self.p:.4g}"
