@@ -59,6 +59,15 @@ def write_results(name, payload, markdown):
     return RESULTS / f"{name}.md"
 
 
+def rebuild_markdown(name, render):
+    """Rewrite ``results/<name>.md`` from ``results/<name>.json`` with
+    ``render(rows, machine)`` (a page's text changed, the figures did not)."""
+    payload = json.loads((RESULTS / f"{name}.json").read_text())
+    path = RESULTS / f"{name}.md"
+    path.write_text(render(payload["rows"], payload["machine"]))
+    return path
+
+
 def machine_markdown(info):
     keys = (
         "date",

@@ -26,7 +26,6 @@ last JSON).
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 import warnings
@@ -37,10 +36,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (  # noqa: E402
-    RESULTS,
     machine_info,
     machine_markdown,
     metal_oxides,
+    rebuild_markdown,
     write_results,
 )
 
@@ -134,11 +133,8 @@ def render(rows, info):
 
 
 def main():
-    if "--markdown" in sys.argv:  # rebuild the table from the last JSON
-        payload = json.loads((RESULTS / "background_free.json").read_text())
-        (RESULTS / "background_free.md").write_text(
-            render(payload["rows"], payload["machine"])
-        )
+    if "--markdown" in sys.argv:  # rebuild the page from the last JSON
+        print(rebuild_markdown("background_free", render))
         return
     info = machine_info()
     rows = []

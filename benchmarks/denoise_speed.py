@@ -17,7 +17,6 @@ benchmarks/denoise_speed.py`` (about four minutes on two cores;
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 import warnings
@@ -28,9 +27,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (  # noqa: E402
-    RESULTS,
     machine_info,
     machine_markdown,
+    rebuild_markdown,
     write_results,
 )
 from denoise import Scorer, make_image, pca_model  # noqa: E402
@@ -145,10 +144,7 @@ def render(rows, info):
 
 def main():
     if "--markdown" in sys.argv:  # rebuild the page from the last JSON
-        payload = json.loads((RESULTS / "denoise_speed.json").read_text())
-        (RESULTS / "denoise_speed.md").write_text(
-            render(payload["rows"], payload["machine"])
-        )
+        print(rebuild_markdown("denoise_speed", render))
         return
     info = machine_info()
     rows = []

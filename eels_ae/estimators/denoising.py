@@ -410,7 +410,8 @@ X : HyperSpy signal, or array (rows, columns, channels) / (pixels, channels)
         keep = np.clip(np.arange(r[0] - h, r[-1] + h + 1), 0, band.shape[0] - 1)
         z = np.pad(z[keep], ((0, 0), (h, h), (0, 0)), mode="edge")
         with torch.no_grad():
-            codes = self.model_.pool_codes(torch.from_numpy(z[None]))[0].numpy()
+            z = torch.from_numpy(z[None]).to(self.device_)
+            codes = self.model_.pool_codes(z)[0].cpu().numpy()
         if np.ndim(norm):
             norm = norm.reshape(band.shape[:2])[r].reshape(-1)
         return codes.reshape(-1, codes.shape[-1]), norm

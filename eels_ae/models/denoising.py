@@ -175,7 +175,8 @@ class ConvDenoisingAE(nn.Module):
         centre = self.in_spectra // 2
         order = [centre] + [i for i in range(self.in_spectra) if i != centre]
         weights = torch.softmax(self.pool_logits, dim=0)
-        grid = torch.zeros_like(weights).index_put((torch.tensor(order),), weights)
+        index = torch.tensor(order, device=weights.device)
+        grid = torch.zeros_like(weights).index_put((index,), weights)
         return grid.view(n, n)
 
     def pool_codes(self, z):
