@@ -265,7 +265,7 @@ X : array-like or dask array, shape (n_samples, n_features)
         _, rows = data.extra["spectra"].sample_rows(4096, np.random.default_rng(0))
         rows = rows[np.abs(rows).sum(axis=1) > 0]
         start = self.model_.__dict__.pop("geometric_start", None)
-        if start is not None and getattr(self, "_checks_result", True):
+        if start is not None and self._checks_result:
             self._check_against_start(rows[:1024], start)
         rows *= np.float32(self.scale_)
         self.components_ *= self._mean_total(rows)

@@ -101,6 +101,9 @@ class UnmixingEstimator(
 
     #: Rows per block when X is streamed (None: DEFAULT_BLOCK_BYTES of float32).
     _block_rows = None
+    #: Whether fit checks its result (ensemble members and inner fits do not:
+    #: only the result they feed is reported).
+    _checks_result = True
 
     # -- scikit-learn API ------------------------------------------------
     @single_blas_thread
@@ -264,7 +267,7 @@ class UnmixingEstimator(
         on a sample of the training spectra ``rows``, rows ``idx`` of them, as
         the model sees them), and one warning that lists what is wrong with
         the result, if anything: wrong without a word is the worst result."""
-        if not getattr(self, "_checks_result", True):
+        if not self._checks_result:
             return
         rows = np.asarray(rows)
         # The first rows that are not all zero, in float64: never a float64

@@ -396,7 +396,8 @@ X : HyperSpy signal, or array (rows, columns, channels) / (pixels, channels)
 
     def _codes_band(self, band, rows=slice(None)):
         """Pooled latent codes ``(pixels, latent_dim)`` of the rows ``rows`` of
-        ``band``, and each pixel's normalisation.
+        ``band``, and their normalisation (the global scale, or a column of
+        one mean count per pixel).
 
         Every spectrum of the band is encoded once; a pixel's code pools the
         codes of its neighbourhood (edge pixels repeated outside the band).
@@ -412,15 +413,14 @@ X : HyperSpy signal, or array (rows, columns, channels) / (pixels, channels)
         with torch.no_grad():
             z = torch.from_numpy(z[None]).to(self.device_)
             codes = self.model_.pool_codes(z)[0].cpu().numpy()
-        if np.ndim(norm):
-            norm = norm.reshape(band.shape[:2])[r].reshape(-1)
+        if np.ndim(norm):  # one per spectrum: the pixels of ``rows``
+            norm = norm.reshape(band.shape[:2])[r].reshape(-1, 1)
         return codes.reshape(-1, codes.shape[-1]), norm
 
     def _denoise_band(self, band, rows=slice(None)):
         """Denoised spectra ``(pixels, channels)`` of the rows ``rows`` of ``band``."""
         codes, norm = self._codes_band(band, rows)
-        out = self._predict(codes, self.model_.decode)
-        return out * (norm[:, None] if np.ndim(norm) else np.float32(norm))
+        return self._predict(codes, self.model_.decode) * np.float32(norm)
 
     def _remove_background(self, cube):
         if self.background_range is None:

@@ -201,7 +201,7 @@ class ConvDenoisingAE(nn.Module):
 
     def encode(self, x):
         """Latent codes ``(batch, latent_dim)`` of input ``(batch, in_spectra, C)``."""
-        b, k, _ = x.shape
+        k = x.shape[1]
         z = self.encode_each(x)
         if k == 1:
             return z[:, 0]
