@@ -9,7 +9,7 @@ from scipy.special import erf
 import eels_ae
 from eels_ae import metrics
 from eels_ae.data import LowDoseSI, lowdose_spectrum_image
-from eels_ae.data.lowdose import EDGE_PARAMETERS, STATE_PARAMETERS
+from eels_ae.data.lowdose import EDGE_PARAMETERS, EDGE_SETS, STATE_PARAMETERS
 
 
 @pytest.fixture(scope="module")
@@ -217,6 +217,33 @@ def test_states_shift_and_prepeak(si_states):
     np.testing.assert_allclose(pp, s.prepeak_height.data, rtol=5e-3)
 
 
+@pytest.mark.parametrize("edge", ["N K", "Mn L2,3"])
+def test_other_edges_keep_their_shift_drift_and_background(edge):
+    state = np.zeros((8, 40), dtype=int)
+    state[:, 1::2] = 1
+    s = lowdose_spectrum_image((8, 40), state=state, edge=edge, random_state=2)
+    p = EDGE_SETS[edge]
+    e = _energy(s)
+    # The axis starts 28 eV below the edge, as the O K one does.
+    assert e[0] == pytest.approx(p["edge"]["onset"] - 28.0)
+    assert edge in s.signal.metadata.General.title
+    # The measured position follows the truth up to one constant per state
+    # (each state's edge has its own shape), whatever the drift.
+    offset = _onsets(s) - s.edge_onset.data
+    for k in (0, 1):
+        assert np.ptp(offset[state == k]) < 0.03
+    shift = p["states"][1]["shift"] - p["states"][0]["shift"]
+    d_truth = s.edge_onset.data[:, 1::2] - s.edge_onset.data[:, 0::2]
+    np.testing.assert_allclose(d_truth, shift + 1.5 / 39)
+    # clean - clean_edge is a power law: exspy's fit in the pre-edge window
+    # removes it.
+    removed = s.clean.inav[::13, ::4].remove_background(
+        signal_range=s.background_range, fast=True, show_progressbar=False
+    )
+    ref = s.clean_edge.inav[::13, ::4].data
+    assert np.abs(removed.data - ref).max() < 0.01 * ref.max()
+
+
 def test_uniform_state_1():
     s0 = lowdose_spectrum_image(shape=(3, 5), state=0, drift=0.0)
     s1 = lowdose_spectrum_image(shape=(3, 5), state=1, drift=0.0)
@@ -274,6 +301,7 @@ def test_exspy_remove_background_matches_clean_edge(si):
         (dict(offset=526.0), "background fit"),
         (dict(n_channels=40), "main edge peak"),
         (dict(scale=0.0), "scale must be positive"),
+        (dict(edge="Fe L2,3"), "edge must be one of"),
     ],
 )
 def test_bad_inputs(kwargs, match):
