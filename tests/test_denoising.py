@@ -182,6 +182,47 @@ def test_default_denoising_beats_raw_and_keeps_the_physics(lowdose, trained_self
     assert pp[state == 0].mean() > 1.2 * pp[state == 1].mean()
 
 
+def test_edge_positions_and_their_uncertainty_against_a_second_acquisition(
+    lowdose, trained_self
+):
+    sd, model = trained_self
+    yy, xx = np.mgrid[:32, :64]
+    state = ((yy // 16 + xx // 16) % 2).astype(int)
+    # The same clean image with new Poisson noise: a second acquisition.
+    again = lowdose_spectrum_image(shape=(32, 64), state=state, random_state=7)
+    window = lowdose.edge_search_range
+    pos, spread = model.edge_positions(lowdose.signal, window, random_state=0)
+    pos2, _ = model.edge_positions(again.signal, window, random_state=0)
+    assert pos.axes_manager.signal_shape == (64, 32)
+    assert "uncertainty" in spread.metadata.General.title
+    # Positions of the denoised spectra: their errors against the clean ones
+    # are those of the denoised output (no background removed on either side).
+    clean = metrics.edge_onset(
+        lowdose.clean.data, lowdose.clean.axes_manager[-1].axis, search_range=window
+    )
+    err = pos.data - clean
+    assert np.nanmedian(np.abs(err)) < 0.3
+    # The uncertainty is that of the noise: half the spread of the positions
+    # measured on two acquisitions is of the same size (parametric
+    # bootstrap against a real second draw).
+    s = spread.data
+    assert np.all(np.isfinite(s)) and np.all(s >= 0)
+    observed = np.nanstd(pos2.data - pos.data) / np.sqrt(2)
+    assert 0.5 < observed / np.median(s) < 2.0
+    # The user's signal is untouched.
+    assert lowdose.signal.data.dtype == np.float32
+
+
+def test_edge_positions_bad_input(lowdose, trained_self):
+    _, model = trained_self
+    with pytest.raises(ValueError, match="search_range"):
+        model.edge_positions(lowdose.signal, (100.0, 200.0))
+    with pytest.raises(ValueError, match="n_draws"):
+        model.edge_positions(lowdose.signal, lowdose.edge_search_range, n_draws=1)
+    with pytest.raises(ValueError, match="eager"):
+        model.edge_positions(lowdose.signal.as_lazy(), lowdose.edge_search_range)
+
+
 def test_neighbourhood_lowers_the_error(lowdose, trained_self):
     sd, _ = trained_self  # neighbourhood=3 by default
     s1 = lowdose.signal.denoise_ae(**fast(max_epochs=40, dropout=0.0, neighbourhood=1))
