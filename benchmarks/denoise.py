@@ -124,7 +124,7 @@ def chequerboard_states(shape, block=BLOCK):
     return ((yy // block + xx // block) % 2).astype(np.int64)
 
 
-def make_image(shape, seed, counts):
+def make_image(shape, seed, counts, edge="O K"):
     import eels_ae
 
     return eels_ae.data.lowdose_spectrum_image(
@@ -132,6 +132,7 @@ def make_image(shape, seed, counts):
         state=chequerboard_states(shape),
         counts_at_edge=counts,
         random_state=seed,
+        edge=edge,
     )
 
 
@@ -311,6 +312,7 @@ class Scorer:
         return dict(
             mse=mse(d, self.truth),
             edge_err_ev=float(np.nanmean(err)),
+            edge_err_median_ev=float(np.nanmedian(err)),
             edge_err_interior_ev=float(np.nanmean(err[self.interior])),
             edge_nan_frac=float(np.mean(~np.isfinite(err))),
             prepeak_err=float(np.mean(np.abs(prepeak - self.true_prepeak))),

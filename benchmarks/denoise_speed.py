@@ -40,10 +40,13 @@ TARGET_SECONDS = 20.0
 TARGET_RATIO = 0.3
 
 
-def run_seed(seed):
+def run_seed(seed, edge="O K", keep=False, **params):
+    """Fit ``DenoisingAE(**params)`` (defaults otherwise) on the image of
+    ``seed`` and ``edge``; time it and score it beside PCA. With ``keep``,
+    also return the fitted estimator and the image."""
     import eels_ae
 
-    si = make_image(SHAPE, seed, 15)
+    si = make_image(SHAPE, seed, 15, edge=edge)
     s = si.signal
     score = Scorer(si, si.clean, si.background_range)
     t0 = time.perf_counter()
@@ -58,13 +61,15 @@ def run_seed(seed):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         t0 = time.perf_counter()
-        est = eels_ae.DenoisingAE(random_state=seed, show_progressbar=False).fit(s)
+        est = eels_ae.DenoisingAE(
+            random_state=seed, show_progressbar=False, **params
+        ).fit(s)
         fit_seconds = time.perf_counter() - t0
         t0 = time.perf_counter()
         den = est.denoise(s)
         denoise_seconds = time.perf_counter() - t0
     ours = score(den)
-    return dict(
+    row = dict(
         seed=seed,
         fit_seconds=fit_seconds,
         denoise_seconds=denoise_seconds,
@@ -75,7 +80,10 @@ def run_seed(seed):
         mse_over_best_pca=ours["mse"] / pca_scores[best]["mse"],
         edge_err_ev=ours["edge_err_ev"],
         best_pca_edge_err_ev=pca_scores[best]["edge_err_ev"],
+        edge_err_median_ev=ours["edge_err_median_ev"],
+        best_pca_edge_err_median_ev=pca_scores[best]["edge_err_median_ev"],
     )
+    return (row, est, si) if keep else row
 
 
 #: What was tried to reach the time target, measured with this script's
