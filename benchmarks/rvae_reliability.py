@@ -37,8 +37,10 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-TARGET_R = 0.9
-TARGET_ARI = 0.9
+#: Issue 27's targets (until then 0.9 and 0.9; the verdicts are recomputed
+#: from the stored correlations when the page is rebuilt).
+TARGET_R = 0.95
+TARGET_ARI = 0.95
 WINDOW = 13
 
 
@@ -60,7 +62,6 @@ def score(seed, family="default"):
         r_class0=round(corr[0], 4),
         r_class1=round(corr[1], 4),
         ari=round(ari, 4),
-        ok=bool(min(corr) >= TARGET_R and ari >= TARGET_ARI),
         fit_seconds=round(fit_s, 1),
         final_loss=round(float(model.best_loss_), 1),
     )
@@ -154,6 +155,51 @@ def sweep(args, seeds):
     )
 
 
+#: What was tried for issue 27 (the half-turn of motifs whose body is two-
+#: or four-fold symmetric), measured with scratch scripts on this page's
+#: images, seeds 0-2, 2 threads, one fit at a time; not kept.
+TRIED = """\
+## Tried for the symmetric-body families, not kept (issue 27)
+
+Class 1 (three lobes) is found in every run of every family; class 0 of
+the 'split', 'dumbbell' and 'cross' families is what fails. Diagnosis on
+'dumbbell' seed 0 (angle r 0.63): the encoder's angle is off by a median of
+15 degrees (up to 60) at the class-0 centres, but the decoder's template is
+right: trying 72 angles per window with the decoded template (the angle of
+least misfit) gives r = 0.998 for both classes. The encoder, not the
+decoder, limits the angle there.
+
+- Angle by template matching at encoding (72 angles over the circle, each
+  window compared with the template of its own latents, turned; a
+  parabola between the best and its neighbours), with the encoder's hidden
+  layers 256 wide: class-0 r 'dumbbell' 0.999 / 0.999 / 0.998 (encoder
+  alone 0.76 / 0.91 / 0.75), 'split' 0.999 / 0.19 / 0.76 (encoder 0.94 /
+  0.96 / 0.72), 'cross' 0.21 / 0.49 / 0.00 (encoder 0.12 / 0.61 / 0.03),
+  'default' 0.998 / 0.57 / 0.995 (encoder 0.99 / 0.78 / 0.99). Where the
+  decoder's template is nearly symmetric (split seed 1: the misfit a half
+  turn away 2 % lower than at the encoder's right angle, for both classes)
+  matching breaks a right encoder; on 'cross' the template itself is wrong.
+  Matching only within 30-60 degrees of the encoder's angle keeps the
+  right encoders (split seed 1: 0.999) but does not repair the half turns
+  (dumbbell seeds 0 and 2: 0.78-0.90).
+- A label-free check of the angles (the brightest windows turned by random
+  angles and encoded again; mean cosine of the angle's error): 0.96-0.98
+  on runs whose class-0 r is 0.19-0.86, so it cannot warn; agreement of
+  the encoder's and the matched angle on the brightest training windows:
+  0.92-0.93 on the 'default' runs, 0.71-0.86 on 'split' / 'dumbbell',
+  0.32-0.78 on 'cross': not a clean separation.
+- Training that searches the half turns: for each window the half turn of
+  the encoder's angle whose decoded patch fits best is used in the
+  reconstruction, with the encoder pulled towards it (from the start or
+  after the translation warm-up), or the encoder pulled towards the
+  matched angle: the content latents lose the classes ('dumbbell' ARI
+  -0.01 to 0.70) and the angles do not improve; without the pull the
+  classes stay but class 0 does not improve (r 0.69 / 0.21).
+- The encoder alone 256 or 512 wide, or 3 layers: better on some seeds,
+  worse on others (e.g. 'split' seed 2 with 512: class ARI 0.02).
+"""
+
+
 def render(sweeps):
     """Write the results files; returns the path of the .md."""
     from _common import write_results
@@ -174,10 +220,13 @@ def render(sweeps):
         family, _, threads = key.rpartition("/")
         return (family, int(threads))
 
+    def ok(r):
+        return min(r["r_class0"], r["r_class1"]) >= TARGET_R and r["ari"] >= TARGET_ARI
+
     for key in sorted(sweeps, key=order):
         sw = sweeps[key]
         rs = sw["runs"]
-        n_ok = sum(r["ok"] for r in rs)
+        n_ok = sum(ok(r) for r in rs)
         m = sw["machine"]
         family = sw.get("family", "default")
         lines += [
@@ -196,10 +245,11 @@ def render(sweeps):
         for r in rs:
             lines.append(
                 f"| {r['seed']} | {r['r_class0']:.3f} | {r['r_class1']:.3f} | "
-                f"{r['ari']:.3f} | {'yes' if r['ok'] else 'no'} | "
+                f"{r['ari']:.3f} | {'yes' if ok(r) else 'no'} | "
                 f"{r['fit_seconds']:.0f} | {r['final_loss']:.0f} |"
             )
         lines.append("")
+    lines.append(TRIED)
     return write_results(
         "rvae_reliability", {"sweeps": sweeps}, "\n".join(lines) + "\n"
     )
