@@ -523,10 +523,10 @@ X : HyperSpy signal, or array (rows, columns, channels) / (pixels, channels)
 
         Returns
         -------
-        position, position_sd : signals or arrays, shape navigation
-            For a signal, images (``Signal2D``, or ``Signal1D`` along a line
-            scan) with the navigation axes of ``X``; NaN where no edge was
-            found.
+        position, position_sd : signals or arrays
+            In the units of the energy axis, one value per pixel: for a
+            signal, images with its navigation axes; for an array, arrays
+            shaped like its navigation grid. NaN where no edge was found.
         """
         si = as_spectrum_image(X, "edge_positions")
         self._check_input_axes(si)
