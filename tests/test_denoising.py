@@ -207,10 +207,25 @@ def test_edge_positions_and_their_uncertainty_against_a_second_acquisition(
     # bootstrap against a real second draw).
     s = spread.data
     assert np.all(np.isfinite(s)) and np.all(s >= 0)
+    # The edge is in every pixel, and found in every pixel.
+    assert np.isfinite(pos.data).all()
     observed = np.nanstd(pos2.data - pos.data) / np.sqrt(2)
     assert 0.5 < observed / np.median(s) < 2.0
     # The user's signal is untouched.
     assert lowdose.signal.data.dtype == np.float32
+
+
+def test_edge_positions_where_there_is_no_edge_are_nan_with_a_warning(
+    lowdose, trained_self
+):
+    _, model = trained_self
+    # A window on the falling pre-edge background: a "position" can be read
+    # in every denoised spectrum, but the raw data do not rise there.
+    with pytest.warns(UserWarning, match="no edge rises"):
+        pos, _ = model.edge_positions(
+            lowdose.signal, (505.0, 520.0), n_draws=2, random_state=0
+        )
+    assert np.isnan(pos.data).mean() > 0.95
 
 
 def test_edge_positions_bad_input(lowdose, trained_self):

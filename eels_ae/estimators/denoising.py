@@ -505,7 +505,9 @@ X : HyperSpy signal, or array (rows, columns, channels) / (pixels, channels)
         draws is given per pixel. It measures how much the noise moves the
         position, not a bias the network shares over all draws (an edge
         averaged across a phase boundary, say): compare with the raw data
-        where it matters.
+        where it matters. A position across which the raw data (3 x 3
+        means) do not rise by three standard errors is NaN, with a warning:
+        a denoised spectrum gives a stable number even where it has no edge.
 
         Parameters
         ----------
@@ -568,6 +570,8 @@ X : HyperSpy signal, or array (rows, columns, channels) / (pixels, channels)
         gain, offset = fit_noise_model(raw.reshape(flat.shape) - flat, flat)
         sd = np.sqrt(np.clip(gain * denoised + offset, 1e-12, None)).astype(np.float32)
         position = read(denoised)
+        missing = ~self._edge_in_raw(raw, position, energy, (lo, hi), gain, offset)
+        position[missing] = np.nan
         draws = []
         with progress_bar(n_draws, "Edge positions", self.show_progressbar) as bar:
             for _ in range(n_draws):
@@ -578,10 +582,45 @@ X : HyperSpy signal, or array (rows, columns, channels) / (pixels, channels)
             # Pixels without an edge in some draws: NaN, not a warning each.
             warnings.simplefilter("ignore", RuntimeWarning)
             spread = np.nanstd(np.stack(draws), axis=0, ddof=1)
+        n_missing = int(missing.sum())
+        if n_missing:
+            where = ", ".join(si.where(int(i)) for i in np.flatnonzero(missing)[:3])
+            warn(
+                f"no edge rises in the raw data at the position read in {n_missing} "
+                f"of {missing.size} spectra (e.g. {where}): their position is NaN. "
+                "The denoised spectra there hold no edge in the search range, or "
+                "one too weak for the noise."
+            )
         return (
             si.maps(position, "Edge position"),
             si.maps(spread, "Edge position uncertainty (sd)"),
         )
+
+    def _edge_in_raw(self, raw, position, energy, search_range, gain, offset):
+        """Whether the raw data (3 x 3 means) rise across each read position.
+
+        The mean over ``k`` channels just above the position must exceed the
+        mean over ``k`` channels just below it by 3 standard errors of the
+        noise model (``k``: a quarter of the search range): a position read
+        on a spectrum without an edge there (a falling background, a
+        denoised spectrum with no edge) fails, a real edge passes.
+        """
+        scale = energy[1] - energy[0]
+        k = max(2, int(round((search_range[1] - search_range[0]) / 4 / scale)))
+        mean = window_mean(raw, (3, 3)).astype(np.float64)
+        cum = np.concatenate(
+            [np.zeros(mean.shape[:-1] + (1,)), np.cumsum(mean, axis=-1)], axis=-1
+        )
+        n = mean.shape[-1]
+        ok = np.isfinite(position)
+        i = np.searchsorted(energy, np.where(ok, position, energy[0]))
+        i = np.clip(i, k, n - k)[..., None]
+        at = [np.take_along_axis(cum, i + d, -1)[..., 0] for d in (-k, 0, k)]
+        before, after = (at[1] - at[0]) / k, (at[2] - at[1]) / k
+        # Variance of a k-channel mean of a 3 x 3 mean (9 pixels, fewer at
+        # the border: the bound is then a little loose).
+        var = (gain * np.clip(after + before, 0, None) / 2 + offset) / (9 * k)
+        return ok & (after - before > 3 * np.sqrt(2 * var))
 
     def _denoise_cube(self, cube, label=None):
         """Denoised cube (background kept), eager, band by band; a progress
