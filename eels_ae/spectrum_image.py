@@ -71,6 +71,13 @@ class SpectrumImage:
         return int(self.cube.shape[-1])
 
     @property
+    def energy_values(self):
+        """Energy of every channel (axis units); channel indices without an
+        energy axis."""
+        e = self.energy or {"offset": 0.0, "scale": 1.0}
+        return e["offset"] + e["scale"] * np.arange(self.n_channels)
+
+    @property
     def is_signal(self) -> bool:
         """True when the input was a signal (results are signals)."""
         return self.wrap is not None

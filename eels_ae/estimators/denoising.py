@@ -539,15 +539,16 @@ X : HyperSpy signal, or array (rows, columns, channels) / (pixels, channels)
         if not isinstance(n_draws, numbers.Integral) or n_draws < 2:
             raise ValueError(f"n_draws must be an integer >= 2, got {n_draws!r}.")
         check_finite(si.spectra(), si.where)
-        e = si.energy or {"offset": 0.0, "scale": 1.0}
-        energy = e["offset"] + e["scale"] * np.arange(si.n_channels)
+        energy = si.energy_values
         try:
             lo, hi = (float(v) for v in search_range)
         except (TypeError, ValueError):
             raise ValueError(
                 f"search_range must be (start, end) energies, got {search_range!r}."
             ) from None
-        if not (energy[0] <= lo < hi <= energy[-1]) or hi - lo < 3 * e["scale"]:
+        if not (energy[0] <= lo < hi <= energy[-1]) or hi - lo < 3 * (
+            energy[1] - energy[0]
+        ):
             raise ValueError(
                 f"search_range=({lo:g}, {hi:g}) must lie inside the energy axis "
                 f"({energy[0]:g} to {energy[-1]:g}) and span at least 3 channels."
@@ -646,7 +647,7 @@ X : HyperSpy signal, or array (rows, columns, channels) / (pixels, channels)
         e = si.energy
         energy = units = None
         if e is not None:
-            energy = e["offset"] + e["scale"] * np.arange(si.n_channels)
+            energy = si.energy_values
             units = e.get("units") or None
         report = denoising_fidelity(si.cube, out, energy=energy)
         message = report.summary(si.where, units=units or "channel")
