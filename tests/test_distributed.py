@@ -108,8 +108,10 @@ def test_unmixing_and_denoising_on_two_workers_equal_one_process(client, models)
         s2.apply_model(models["daeu"])
         denoised_local = s2.denoise_ae(model=models["denoiser"]).data.compute()
     local = s2.learning_results.loadings
-    np.testing.assert_array_equal(on_cluster, local)
-    np.testing.assert_array_equal(denoised_cluster, denoised_local)
+    # Equal to float32 rounding: the workers' encoders see other block
+    # shapes and thread counts, so the last bits of a sum may differ.
+    np.testing.assert_allclose(on_cluster, local, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(denoised_cluster, denoised_local, rtol=1e-5)
     # A spatial autoencoder applies itself spectrum by spectrum (FCLS with
     # its endmembers): also chunk by chunk on the workers.
     s3, s4 = _lazy(), _lazy()

@@ -10,7 +10,7 @@ from torch.nn import functional as F
 
 from .layers import ByteDropout
 
-__all__ = ["ConvDenoisingAE", "conv_lengths"]
+__all__ = ["CodeDecoderFit", "ConvDenoisingAE", "conv_lengths"]
 
 #: RapidEELS encoder: (filters, kernel) of the five stride-2 Conv1D layers.
 RAPIDEELS_LAYERS = ((8, 7), (16, 7), (16, 5), (32, 5), (64, 3))
@@ -238,3 +238,46 @@ class ConvDenoisingAE(nn.Module):
         x_in[:, 0] = torch.where(mask, 0.5 * (left + right), centre)
         err = (self(x_in) - centre) ** 2
         return (err * mask).sum() / mask.sum().clamp(min=1)
+
+
+class CodeDecoderFit(nn.Module):
+    """Training of a :class:`ConvDenoisingAE`'s decoder alone, on given codes.
+
+    Samples are ``(batch, latent_dim + n_channels)``: a code, then the
+    spectrum it should decode to. The encoder is not trained (it is not in
+    the optimiser's groups): the decoder learns what the codes it will be
+    given mean, e.g. codes averaged with their neighbours', which are less
+    noisy than the pooled codes it was trained on, so it can shrink them
+    less towards a typical spectrum.
+
+    Parameters
+    ----------
+    model : ConvDenoisingAE
+        Trained in place (its decoder's weights).
+    lr_factor : float, default 0.25
+        Learning rate of the decoder relative to the estimator's.
+    """
+
+    def __init__(self, model, lr_factor=0.25):
+        super().__init__()
+        self.model = model
+        self.lr_factor = float(lr_factor)
+
+    def train(self, mode=True):
+        super().train(mode)
+        # The codes come from the encoder in inference mode (no dropout).
+        self.model.encoder.eval()
+        return self
+
+    def parameter_groups(self, learning_rate):
+        m = self.model
+        params = [
+            *m.from_latent.parameters(),
+            *m.decoder.parameters(),
+            *m.output.parameters(),
+        ]
+        return [{"params": params, "lr": learning_rate * self.lr_factor}]
+
+    def loss(self, x):
+        k = self.model.to_latent.out_features
+        return torch.mean((self.model.decode(x[:, :k]) - x[:, k:]) ** 2)
