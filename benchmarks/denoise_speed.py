@@ -78,6 +78,8 @@ def run_seed(seed, edge="O K", keep=False, **params):
         pca_seconds=pca_seconds,
         best_pca=best,
         mse_over_best_pca=ours["mse"] / pca_scores[best]["mse"],
+        best_pca_mse=pca_scores[best]["mse"],
+        flagged_pct=ours["flagged_pct"],
         edge_err_ev=ours["edge_err_ev"],
         best_pca_edge_err_ev=pca_scores[best]["edge_err_ev"],
         edge_err_median_ev=ours["edge_err_median_ev"],
