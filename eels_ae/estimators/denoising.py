@@ -312,18 +312,32 @@ X : HyperSpy signal, or array (rows, columns, channels) / (pixels, channels)
         ``benchmarks/edge_precision.py``'s images: see that page.
         """
 
+        # The encoder does not change: every code is computed once, and each
+        # epoch (and the check before and after) only decodes.
+        sample_codes, sample_norm = self._codes_band(sample)
+
         def flagged():
-            out = self._denoise_band(sample).reshape(sample.shape)
+            out = self._predict(sample_codes, self.model_.decode) * sample_norm
+            out = out.reshape(sample.shape)
             return int(denoising_fidelity(sample, out).unfaithful.sum())
 
+        halo = self._inference_halo
+        bands = BandStream(cube, lambda band, top, rows, rng: (band, rows), halo=halo)
+        parts = [self._codes_band(band, rows) for _, (band, rows) in bands.bands()]
+        codes = np.concatenate([c for c, _ in parts])
+        norm = np.concatenate(
+            [np.broadcast_to(np.float32(n), (len(c), 1)) for c, n in parts]
+        )
+        n_cols = cube.shape[1]
+
         def make_samples(band, top, rows, rng):
-            codes, norm = self._codes_band(band, rows)
-            target = band[rows].reshape(len(codes), -1)
-            return np.concatenate([codes, target / np.float32(norm)], axis=1)
+            lo, hi = (top + rows.start) * n_cols, (top + rows.stop) * n_cols
+            target = band[rows].reshape(hi - lo, -1) / norm[lo:hi]
+            return np.concatenate([codes[lo:hi], target], axis=1)
 
         before = flagged()
         state = copy.deepcopy(self.model_.state_dict())
-        stream = BandStream(cube, make_samples, halo=self._inference_halo)
+        stream = BandStream(cube, make_samples, halo=halo)
         n_pixels = cube.shape[0] * cube.shape[1]
         fit = CodeDecoderFit(self.model_)
         seed = check_random_state(self.random_state).randint(2**31)
@@ -421,27 +435,15 @@ X : HyperSpy signal, or array (rows, columns, channels) / (pixels, channels)
             self._check_background_range(si)
 
     def _check_background_range(self, si):
-        br = self.background_range
-        try:
-            lo, hi = (float(v) for v in br)
-        except (TypeError, ValueError):
-            raise ValueError(
-                f"background_range must be (start, end) energies, got {br!r}."
-            ) from None
-        e = si.energy or {"offset": 0.0, "scale": 1.0, "units": "channels"}
-        first = e["offset"]
-        last = e["offset"] + e["scale"] * (si.n_channels - 1)
-        if not (first <= lo < hi <= last):
-            raise ValueError(
-                f"background_range=({lo:g}, {hi:g}) is outside the energy axis "
-                f"({first:g} to {last:g} {e['units']}) or empty: give a pre-edge "
-                "window inside the axis."
-            )
-        if (hi - lo) / e["scale"] < 3:
-            raise ValueError(
-                f"background_range=({lo:g}, {hi:g}) spans fewer than 3 channels: "
-                "a power-law fit needs a wider pre-edge window."
-            )
+        units = (si.energy or {}).get("units") or "channels"
+        _energy_window(
+            self.background_range,
+            "background_range",
+            si.energy_values,
+            units,
+            "a power-law fit needs a pre-edge window inside the axis, at least 3 "
+            "channels wide.",
+        )
 
     # -- samples ---------------------------------------------------------------
     def _halo(self, si, training):
@@ -683,19 +685,15 @@ X : HyperSpy signal, or array (rows, columns, channels) / (pixels, channels)
             raise ValueError(f"n_draws must be an integer >= 2, got {n_draws!r}.")
         check_finite(si.spectra(), si.where)
         energy = si.energy_values
-        try:
-            lo, hi = (float(v) for v in search_range)
-        except (TypeError, ValueError):
-            raise ValueError(
-                f"search_range must be (start, end) energies, got {search_range!r}."
-            ) from None
-        if not (energy[0] <= lo < hi <= energy[-1]) or hi - lo < 3 * (
-            energy[1] - energy[0]
-        ):
-            raise ValueError(
-                f"search_range=({lo:g}, {hi:g}) must lie inside the energy axis "
-                f"({energy[0]:g} to {energy[-1]:g}) and span at least 3 channels."
-            )
+        units = (si.energy or {}).get("units") or "channels"
+        lo, hi = _energy_window(
+            search_range,
+            "search_range",
+            energy,
+            units,
+            "give a window inside the axis, at least 3 channels wide, that holds "
+            "the edge and its main peak.",
+        )
         self.model_.eval()
         rng = check_random_state(random_state)
 
@@ -884,6 +882,26 @@ X : HyperSpy signal, or array (rows, columns, channels) / (pixels, channels)
         Z = np.asarray(Z, dtype=np.float32).reshape(-1, int(self.latent_dim))
         out = self._predict(Z, self.model_.decode)
         return out * (self.scale_ if self.normalize == "global" else 1.0)
+
+
+def _energy_window(window, name, energy, units, hint):
+    """``(start, end)`` of the energy window given as ``name``, checked
+    against the channel energies: inside the axis, at least 3 channels."""
+    try:
+        lo, hi = (float(v) for v in window)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{name} must be (start, end) energies, got {window!r}."
+        ) from None
+    first, last = float(energy[0]), float(energy[-1])
+    if not first <= lo < hi <= last:
+        raise ValueError(
+            f"{name}=({lo:g}, {hi:g}) is outside the energy axis ({first:g} to "
+            f"{last:g} {units}) or empty: {hint}"
+        )
+    if (hi - lo) / (energy[1] - energy[0]) < 3:
+        raise ValueError(f"{name}=({lo:g}, {hi:g}) spans fewer than 3 channels: {hint}")
+    return lo, hi
 
 
 def _halo_chunks(cube, halo):
